@@ -1,0 +1,5 @@
+//! Frame sources: the XDP program and its loader, AF_XDP sockets, and pcap files.
+
+pub mod pcap;
+pub mod xdp;
+pub mod xsk;

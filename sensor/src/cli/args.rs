@@ -1,0 +1,242 @@
+//! Flag definitions (clap derive).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use ipnet::IpNet;
+
+use crate::{
+    capture::{xdp::XdpMode, xsk::BindMode},
+    decap::DecapConfig,
+    flow::FlowConfig,
+};
+
+/// AF_XDP traffic-mirror sensor: decapsulates VPC Traffic Mirroring (VXLAN,
+/// GENEVE) frames and writes bidirectional flow records.
+#[derive(Debug, Parser)]
+#[command(name = "sensor", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture mirrored traffic live from an interface with XDP and AF_XDP
+    /// sockets (needs root, or CAP_BPF + CAP_NET_ADMIN + CAP_NET_RAW).
+    Run(RunArgs),
+    /// Read pcap or pcapng files through the same pipeline, unprivileged.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Interface that receives the mirrored traffic.
+    #[arg(long, env = "SENSOR_INTERFACE")]
+    pub interface: String,
+
+    /// RX queues to capture, comma-separated (default: every RX queue of the
+    /// interface). Each gets its own AF_XDP socket and worker thread.
+    #[arg(long, env = "SENSOR_QUEUES", value_delimiter = ',')]
+    pub queues: Vec<u32>,
+
+    /// XDP attach mode: native (in the driver) or generic (after the driver
+    /// builds an skb; slower, works everywhere).
+    #[arg(long, env = "SENSOR_XDP_MODE", value_enum, default_value = "native")]
+    pub xdp_mode: XdpMode,
+
+    /// AF_XDP bind mode: auto tries zero-copy, then copy.
+    #[arg(long, env = "SENSOR_BIND_MODE", value_enum, default_value = "auto")]
+    pub bind_mode: BindMode,
+
+    /// Frames in each queue's UMEM (a power of two); also its fill ring size.
+    #[arg(long, env = "SENSOR_UMEM_FRAMES", default_value_t = 4096)]
+    pub umem_frames: u32,
+
+    /// Bytes per UMEM frame: 2048 or 4096. The kernel keeps 256 of them as
+    /// headroom, so a frame may be at most this minus 256 bytes long.
+    #[arg(long, env = "SENSOR_FRAME_SIZE_BYTES", default_value_t = 4096)]
+    pub frame_size_bytes: u32,
+
+    /// Descriptors in each socket's RX ring (a power of two).
+    #[arg(long, env = "SENSOR_RX_RING_SIZE", default_value_t = 2048)]
+    pub rx_ring_size: u32,
+
+    /// Accept mirror frames only from these source prefixes (CIDR,
+    /// comma-separated, IPv4 or IPv6); mirror frames from other sources are
+    /// dropped in XDP. Default: any source.
+    #[arg(long, env = "SENSOR_MIRROR_SOURCES", value_delimiter = ',')]
+    pub mirror_source: Vec<IpNet>,
+
+    /// Do not stamp the kernel receive time into each frame; packet time is
+    /// then the time user space takes the batch.
+    #[arg(long, env = "SENSOR_NO_XDP_TIMESTAMP")]
+    pub no_xdp_timestamp: bool,
+
+    /// Pin worker i to the i-th CPU of this list (comma-separated CPU ids).
+    /// Default: worker i on CPU i modulo the CPU count.
+    #[arg(long, env = "SENSOR_CPUS", value_delimiter = ',')]
+    pub cpus: Vec<usize>,
+
+    /// Do not pin worker threads to CPUs.
+    #[arg(long, env = "SENSOR_NO_PIN")]
+    pub no_pin: bool,
+
+    /// Stop by itself after this many seconds (default: run until SIGINT or SIGTERM).
+    #[arg(long, env = "SENSOR_DURATION_SECS")]
+    pub duration_secs: Option<u64>,
+
+    #[command(flatten)]
+    pub decap: DecapArgs,
+
+    #[command(flatten)]
+    pub flows: FlowArgs,
+
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`).
+    #[arg(long, env = "SENSOR_METRICS_LISTEN", default_value = "127.0.0.1:9477")]
+    pub metrics_listen: SocketAddr,
+
+    /// Do not serve metrics.
+    #[arg(long, env = "SENSOR_NO_METRICS")]
+    pub no_metrics: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// pcap or pcapng files, read in the order given.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The files hold plain traffic, not mirror frames: decode each frame
+    /// from its own Ethernet (or raw IP) header, with VNI 0.
+    #[arg(long, env = "SENSOR_DECAPSULATED")]
+    pub decapsulated: bool,
+
+    #[command(flatten)]
+    pub decap: DecapArgs,
+
+    #[command(flatten)]
+    pub flows: FlowArgs,
+
+    /// Serve metrics at this address while replaying (default: off).
+    #[arg(long, env = "SENSOR_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct DecapArgs {
+    /// UDP destination ports that carry VXLAN (comma-separated).
+    #[arg(long, env = "SENSOR_VXLAN_PORTS", value_delimiter = ',', default_value = "4789")]
+    pub vxlan_port: Vec<u16>,
+
+    /// UDP destination ports that carry GENEVE (comma-separated).
+    #[arg(long, env = "SENSOR_GENEVE_PORTS", value_delimiter = ',', default_value = "6081")]
+    pub geneve_port: Vec<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct FlowArgs {
+    /// Where flow records go, as JSON lines: a file path, or `-` for stdout.
+    #[arg(long, env = "SENSOR_FLOWS_OUT", default_value = "-")]
+    pub flows_out: PathBuf,
+
+    /// A flow with no packet for this many seconds (packet time) ends.
+    #[arg(long, env = "SENSOR_FLOW_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub flow_idle_timeout_secs: u64,
+
+    /// A flow still active after this many seconds gets an interim record.
+    #[arg(long, env = "SENSOR_FLOW_ACTIVE_TIMEOUT_SECS", default_value_t = 300)]
+    pub flow_active_timeout_secs: u64,
+
+    /// Most flows tracked at once (over all workers); when full, the oldest
+    /// idle flow is evicted and counted.
+    #[arg(long, env = "SENSOR_FLOW_CAPACITY", default_value_t = 1_000_000)]
+    pub flow_capacity: usize,
+}
+
+impl DecapArgs {
+    /// The decoder settings these flags give.
+    pub fn config(&self, decapsulated: bool) -> DecapConfig {
+        DecapConfig {
+            vxlan_ports: self.vxlan_port.clone(),
+            geneve_ports: self.geneve_port.clone(),
+            decapsulated,
+        }
+    }
+}
+
+impl FlowArgs {
+    /// The flow table settings these flags give.
+    pub fn config(&self) -> anyhow::Result<FlowConfig> {
+        if self.flow_capacity == 0 {
+            anyhow::bail!("invalid --flow-capacity 0: it must be at least 1");
+        }
+        if self.flow_idle_timeout_secs == 0 {
+            anyhow::bail!("invalid --flow-idle-timeout-secs 0: it must be at least 1");
+        }
+        if self.flow_active_timeout_secs < self.flow_idle_timeout_secs {
+            anyhow::bail!(
+                "invalid --flow-active-timeout-secs {}: it must be at least --flow-idle-timeout-secs ({})",
+                self.flow_active_timeout_secs,
+                self.flow_idle_timeout_secs
+            );
+        }
+        Ok(FlowConfig {
+            capacity: self.flow_capacity,
+            idle_timeout_ns: self.flow_idle_timeout_secs.saturating_mul(1_000_000_000),
+            active_timeout_ns: self.flow_active_timeout_secs.saturating_mul(1_000_000_000),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_doc_lists_every_flag() {
+        let docs = include_str!("../../../docs/flags.md");
+        let cli = Cli::command();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    let flag = format!("`--{long}`");
+                    assert!(docs.contains(&flag), "docs/flags.md lacks {flag} ({})", command.get_name());
+                }
+                if let Some(env) = arg.get_env() {
+                    let env = format!("`{}`", env.to_string_lossy());
+                    assert!(docs.contains(&env), "docs/flags.md lacks {env}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flow_config_rejects_zero_capacity() {
+        let args = FlowArgs {
+            flows_out: "-".into(),
+            flow_idle_timeout_secs: 60,
+            flow_active_timeout_secs: 300,
+            flow_capacity: 0,
+        };
+        assert!(args.config().is_err());
+    }
+
+    #[test]
+    fn flow_config_rejects_active_below_idle() {
+        let args = FlowArgs {
+            flows_out: "-".into(),
+            flow_idle_timeout_secs: 60,
+            flow_active_timeout_secs: 30,
+            flow_capacity: 10,
+        };
+        assert!(args.config().is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! The sensor library: every stage of the data path, one folder each
+//! (DESIGN.md §3). The `sensor` binary in `main.rs` wires them together.
+
+pub mod capture;
+pub mod cli;
+pub mod decap;
+pub mod fixture;
+pub mod flow;
+pub mod metrics;
+pub mod output;
+pub mod pipeline;

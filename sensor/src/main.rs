@@ -1,0 +1,39 @@
+//! The `sensor` binary: parses the command line, sets up logging and signal
+//! handling, and runs the chosen command.
+
+use std::{
+    process::ExitCode,
+    sync::{Arc, atomic::AtomicBool},
+};
+
+use clap::Parser;
+use sensor::cli::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("SENSOR_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+            eprintln!("error: failed to install the handler for signal {signal}: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let result = match cli.command {
+        Command::Run(args) => sensor::cli::run::run(args, stop).map(|_| ()),
+        Command::Replay(args) => sensor::cli::replay::run(args, stop).map(|_| ()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

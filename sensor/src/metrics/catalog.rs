@@ -1,0 +1,190 @@
+//! The list of every metric the sensor exports: name, type, labels and help.
+//! Rendering and docs/metrics.md both follow this list.
+
+/// Prometheus metric type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+}
+
+/// One exported metric.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub labels: &'static [&'static str],
+    pub help: &'static str,
+}
+
+const fn counter(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricSpec {
+    MetricSpec {
+        name,
+        kind: Kind::Counter,
+        labels,
+        help,
+    }
+}
+
+const fn gauge(
+    name: &'static str,
+    labels: &'static [&'static str],
+    help: &'static str,
+) -> MetricSpec {
+    MetricSpec {
+        name,
+        kind: Kind::Gauge,
+        labels,
+        help,
+    }
+}
+
+pub const BUILD_INFO: MetricSpec = gauge(
+    "sensor_build_info",
+    &["version", "mode"],
+    "Always 1; labels give the sensor version and whether it runs live or replays files.",
+);
+pub const UPTIME: MetricSpec = gauge(
+    "sensor_uptime_seconds",
+    &[],
+    "Seconds since the sensor started.",
+);
+pub const XDP_FRAMES: MetricSpec = counter(
+    "sensor_xdp_frames_total",
+    &["verdict"],
+    "Frames the XDP program saw, by verdict (summed over CPUs).",
+);
+pub const XSK_BIND_MODE: MetricSpec = gauge(
+    "sensor_xsk_bind_mode_info",
+    &["queue", "mode"],
+    "Always 1; the mode label says whether the queue's AF_XDP socket is zero_copy or copy.",
+);
+pub const QUEUE_FRAMES: MetricSpec = counter(
+    "sensor_queue_frames_total",
+    &["queue"],
+    "Frames taken from the queue's AF_XDP socket (in replay: read from the files, queue 0).",
+);
+pub const QUEUE_BYTES: MetricSpec = counter(
+    "sensor_queue_bytes_total",
+    &["queue"],
+    "Bytes of those frames, outer headers included.",
+);
+pub const RING_DROPS: MetricSpec = counter(
+    "sensor_xsk_dropped_frames_total",
+    &["queue", "reason"],
+    "Frames the kernel dropped on the way to the AF_XDP socket (XDP_STATISTICS): rx_ring_full, fill_ring_empty, other.",
+);
+pub const RING_INVALID: MetricSpec = counter(
+    "sensor_xsk_invalid_descriptors_total",
+    &["queue"],
+    "RX descriptors the kernel found invalid (XDP_STATISTICS rx_invalid_descs).",
+);
+pub const DECAP_DECODED: MetricSpec = counter(
+    "sensor_decap_decoded_frames_total",
+    &[],
+    "Frames decapsulated into a packet of a flow.",
+);
+pub const DECAP_TRUNCATED: MetricSpec = counter(
+    "sensor_decap_truncated_frames_total",
+    &[],
+    "Decoded frames shorter than their headers claim (snap length or mirror session truncation).",
+);
+pub const DECAP_REJECTED: MetricSpec = counter(
+    "sensor_decap_rejected_frames_total",
+    &["reason"],
+    "Frames the decapsulator rejected, by reason.",
+);
+pub const FLOWS_ACTIVE: MetricSpec = gauge(
+    "sensor_flows_active",
+    &[],
+    "Flows in the flow tables now.",
+);
+pub const FLOWS_CREATED: MetricSpec = counter(
+    "sensor_flows_created_total",
+    &[],
+    "Flows created.",
+);
+pub const FLOWS_EXPIRED: MetricSpec = counter(
+    "sensor_flows_expired_total",
+    &[],
+    "Flows that ended by idle timeout, TCP end or shutdown.",
+);
+pub const FLOWS_EVICTED: MetricSpec = counter(
+    "sensor_flows_evicted_total",
+    &[],
+    "Flows ended early because the flow table was full (raise --flow-capacity).",
+);
+pub const DUPLICATES: MetricSpec = counter(
+    "sensor_flow_duplicate_packets_total",
+    &[],
+    "Packets seen twice (both ends of a conversation mirrored) and counted once.",
+);
+pub const RECORDS_WRITTEN: MetricSpec = counter(
+    "sensor_flow_records_written_total",
+    &[],
+    "Flow records written to the flow output.",
+);
+pub const STEERED: MetricSpec = counter(
+    "sensor_steered_packets_total",
+    &["queue"],
+    "Packets a queue's worker handed to the worker that owns their flow.",
+);
+pub const STEER_WAITS: MetricSpec = counter(
+    "sensor_steer_ring_full_total",
+    &["queue"],
+    "Times a worker found the handoff ring to another worker full and waited.",
+);
+
+/// Every metric, in the order they are rendered.
+pub const ALL: &[MetricSpec] = &[
+    BUILD_INFO,
+    UPTIME,
+    XDP_FRAMES,
+    XSK_BIND_MODE,
+    QUEUE_FRAMES,
+    QUEUE_BYTES,
+    RING_DROPS,
+    RING_INVALID,
+    DECAP_DECODED,
+    DECAP_TRUNCATED,
+    DECAP_REJECTED,
+    FLOWS_ACTIVE,
+    FLOWS_CREATED,
+    FLOWS_EXPIRED,
+    FLOWS_EVICTED,
+    DUPLICATES,
+    RECORDS_WRITTEN,
+    STEERED,
+    STEER_WAITS,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_convention() {
+        for spec in ALL {
+            assert!(spec.name.starts_with("sensor_"), "{}", spec.name);
+            if spec.kind == Kind::Counter {
+                assert!(spec.name.ends_with("_total"), "{}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn docs_list_every_metric() {
+        let docs = include_str!("../../../docs/metrics.md");
+        for spec in ALL {
+            assert!(
+                docs.contains(&format!("`{}`", spec.name)),
+                "docs/metrics.md lacks `{}`",
+                spec.name
+            );
+        }
+    }
+}

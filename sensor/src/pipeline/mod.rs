@@ -1,0 +1,11 @@
+//! The data path between frame sources and outputs: worker threads, the
+//! rings between them, packet time, and the flow shards (DESIGN.md §4).
+
+pub mod clock;
+pub mod live;
+pub mod replay;
+pub mod shard;
+pub mod stats;
+pub mod steer;
+pub mod worker;
+pub mod writer;

@@ -1,0 +1,95 @@
+//! Per-worker counters. Each worker counts in plain locals and publishes them
+//! here once per batch; the metrics endpoint sums all workers at scrape time.
+//! Every worker's block sits on its own cache lines, so publishing never
+//! contends with another core.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam::utils::CachePadded;
+
+use crate::{
+    capture::xsk::RingStats,
+    decap::{DecapCounters, DecapError},
+    flow::FlowStats,
+};
+
+/// One worker's published counters (cumulative since start).
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Frames taken from the AF_XDP socket (or read from the pcap files).
+    pub frames: AtomicU64,
+    /// Bytes of those frames, outer headers included.
+    pub bytes: AtomicU64,
+    pub decoded: AtomicU64,
+    pub truncated: AtomicU64,
+    pub rejected: [AtomicU64; DecapError::COUNT],
+    pub flows_active: AtomicU64,
+    pub flows_created: AtomicU64,
+    pub flows_expired: AtomicU64,
+    pub flows_evicted: AtomicU64,
+    pub duplicate_packets: AtomicU64,
+    /// Packets handed to the worker that owns their flow.
+    pub steered: AtomicU64,
+    /// Times a handoff ring was full and the worker had to wait.
+    pub steer_full: AtomicU64,
+    pub ring_rx_dropped: AtomicU64,
+    pub ring_rx_ring_full: AtomicU64,
+    pub ring_fill_empty: AtomicU64,
+    pub ring_invalid_descs: AtomicU64,
+}
+
+/// The counters a worker keeps locally between publications.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LocalCounts {
+    pub frames: u64,
+    pub bytes: u64,
+    pub steered: u64,
+    pub steer_full: u64,
+}
+
+impl WorkerStats {
+    /// Publishes a worker's current totals.
+    pub fn publish(&self, local: &LocalCounts, decap: &DecapCounters, flows: &FlowStats) {
+        store(&self.frames, local.frames);
+        store(&self.bytes, local.bytes);
+        store(&self.steered, local.steered);
+        store(&self.steer_full, local.steer_full);
+        store(&self.decoded, decap.decoded);
+        store(&self.truncated, decap.truncated);
+        for (slot, value) in self.rejected.iter().zip(decap.rejected.iter()) {
+            store(slot, *value);
+        }
+        store(&self.flows_active, flows.active);
+        store(&self.flows_created, flows.created);
+        store(&self.flows_expired, flows.expired);
+        store(&self.flows_evicted, flows.evicted);
+        store(&self.duplicate_packets, flows.duplicates);
+    }
+
+    /// Publishes the kernel's ring counters for this worker's socket.
+    pub fn publish_ring(&self, ring: &RingStats) {
+        store(&self.ring_rx_dropped, ring.rx_dropped);
+        store(&self.ring_rx_ring_full, ring.rx_ring_full);
+        store(&self.ring_fill_empty, ring.rx_fill_ring_empty);
+        store(&self.ring_invalid_descs, ring.rx_invalid_descs);
+    }
+}
+
+/// Reads a published counter.
+pub fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+fn store(counter: &AtomicU64, value: u64) {
+    counter.store(value, Ordering::Relaxed);
+}
+
+/// One stats block per worker, each on its own cache lines.
+pub type StatsBlocks = Vec<CachePadded<WorkerStats>>;
+
+/// Creates `workers` zeroed stats blocks.
+pub fn stats_blocks(workers: usize) -> StatsBlocks {
+    (0..workers)
+        .map(|_| CachePadded::new(WorkerStats::default()))
+        .collect()
+}
