@@ -68,20 +68,18 @@ pub enum XskError {
         value: u32,
         reason: String,
     },
-    #[error("failed to create the UMEM for {interface} queue {queue}: {source}")]
+    #[error("failed to create the UMEM for {interface} queue {queue}: {reason}")]
     Umem {
         interface: String,
         queue: u32,
-        source: io::Error,
+        reason: String,
     },
-    #[error(
-        "failed to bind an AF_XDP socket to {interface} queue {queue} in {mode} mode: {source}; {hint}"
-    )]
+    #[error("failed to bind an AF_XDP socket to {interface} queue {queue} in {mode} mode: {reason}; {hint}")]
     Bind {
         interface: String,
         queue: u32,
         mode: &'static str,
-        source: io::Error,
+        reason: String,
         hint: &'static str,
     },
 }
@@ -148,7 +146,7 @@ impl QueueSocket {
             Umem::new(umem_config, frame_count, false).map_err(|e| XskError::Umem {
                 interface: interface.to_owned(),
                 queue,
-                source: io::Error::other(error_chain(&e)),
+                reason: error_chain(&e),
             })?;
 
         let attempts: &[BoundMode] = match bind {
@@ -195,7 +193,7 @@ impl QueueSocket {
             queue,
             mode: mode.label(),
             hint: bind_hint(&source, mode),
-            source,
+            reason: source.to_string(),
         })
     }
 

@@ -281,6 +281,9 @@ impl FlowTable {
             counters.truncated += u64::from(packet.truncated);
         }
         flow.last_ns = flow.last_ns.max(packet.ts_ns);
+        if flow.sequence == 0 && packet.ts_ns < flow.flow_start_ns {
+            restart_from(flow, direction, packet);
+        }
 
         let became_ended = flow.key.protocol == PROTO_TCP
             && !flow.tcp_ended
@@ -321,6 +324,32 @@ impl FlowTable {
             EndReason::Active => {}
         }
     }
+}
+
+/// An earlier packet arrived after later ones: the two directions of a flow can
+/// reach this shard out of order when they come in on different RX queues. The
+/// earliest packet by timestamp decides when the flow started and, unless the
+/// current initiator opened it with a SYN, who initiated it.
+fn restart_from(flow: &mut Flow, direction: Direction, packet: &Packet) {
+    flow.flow_start_ns = packet.ts_ns;
+    flow.record_start_ns = flow.record_start_ns.min(packet.ts_ns);
+
+    let initiator_sent_syn = flow
+        .tcp
+        .syn
+        .get(direction_index(flow.initiator))
+        .copied()
+        .unwrap_or(false);
+    if initiator_sent_syn {
+        return;
+    }
+    let is_syn_ack =
+        flow.key.protocol == PROTO_TCP && packet.tcp_flags & (SYN | ACK) == SYN | ACK;
+    flow.initiator = if is_syn_ack {
+        direction.reverse()
+    } else {
+        direction
+    };
 }
 
 fn direction_index(direction: Direction) -> usize {

@@ -136,6 +136,32 @@ fn first_packet_sets_initiator() {
 }
 
 #[test]
+fn earlier_packet_arriving_late_sets_initiator() {
+    // The response's queue delivered it first, but the query is older.
+    let mut table = FlowTable::new(config());
+    run(
+        &mut table,
+        &[udp(false, 10, 1, T0 + MS), udp(true, 10, 2, T0)],
+    );
+    let mut records = Vec::new();
+    table.drain(&mut |r| records.push(r));
+    assert_eq!(records[0].src_addr.to_string(), "10.0.0.9");
+    assert_eq!(records[0].flow_start_ns, T0);
+}
+
+#[test]
+fn late_packet_keeps_syn_initiator() {
+    let mut table = FlowTable::new(config());
+    run(
+        &mut table,
+        &[tcp(true, SYN, 1, 0, T0 + MS), tcp(false, ACK, 1, 0, T0)],
+    );
+    let mut records = Vec::new();
+    table.drain(&mut |r| records.push(r));
+    assert_eq!(records[0].src_addr.to_string(), "10.0.0.9");
+}
+
+#[test]
 fn rst_ends_after_linger() {
     let mut table = FlowTable::new(config());
     run(

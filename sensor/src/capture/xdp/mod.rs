@@ -348,10 +348,21 @@ fn raise_memlock_limit() {
             "raised RLIMIT_MEMLOCK to unlimited (kernels before 5.11 charge BPF maps to it)"
         );
     } else {
-        tracing::warn!(
+        // Without CAP_SYS_RESOURCE only the soft limit can move, up to the
+        // hard one. Kernels from 5.11 on do not need it, so this is no error.
+        let error = std::io::Error::last_os_error();
+        let to_hard = libc::rlimit {
+            rlim_cur: current.rlim_max,
+            rlim_max: current.rlim_max,
+        };
+        // SAFETY: `to_hard` is a valid `rlimit` that outlives the call.
+        let raised = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &to_hard) } == 0;
+        tracing::debug!(
             current_bytes = current.rlim_cur,
-            error = %std::io::Error::last_os_error(),
-            "raising RLIMIT_MEMLOCK failed; loading BPF maps may fail on kernels before 5.11"
+            hard_limit_bytes = current.rlim_max,
+            raised_to_hard_limit = raised,
+            %error,
+            "could not lift RLIMIT_MEMLOCK; kernels before 5.11 may then refuse to create BPF maps"
         );
     }
 }
