@@ -5,6 +5,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::pacing::{frame_budget, mbit_per_sec, wait_before};
+use crate::rss::{outer_flow_hash, pin_to_cpu};
 use crate::sender::{PacketSender, SendOutcome};
 
 /// Shortest wait worth a sleep; shorter ones are caught up later, because each frame's
@@ -15,7 +16,7 @@ const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 const MAX_LOGGED_ERRNOS: usize = 8;
 
 /// Limits of one run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunLimits {
     /// Frames per second; 0 sends as fast as possible.
     pub rate_pps: u64,
@@ -24,6 +25,9 @@ pub struct RunLimits {
     /// `--loops`: passes over the source; 0 means no limit.
     pub loops: Option<u64>,
     pub max_duration: Duration,
+    /// `--rss-cpus`: send each frame from the CPU its outer flow hash picks
+    /// (see [`crate::rss`]); empty sends from whatever CPU the thread is on.
+    pub rss_cpus: Vec<usize>,
 }
 
 /// Totals of one run, printed as the final JSON line.
@@ -60,6 +64,7 @@ pub fn send_frames(sender: &PacketSender, frames: &[Vec<u8>], limits: &RunLimits
     let mut last_progress = start;
     let mut progress_frames = 0u64;
     let mut progress_bytes = 0u64;
+    let mut pinned: Option<usize> = None;
 
     for (index, frame) in (0u64..).zip(frames.iter().cycle()) {
         if budget.is_some_and(|budget| index >= budget) {
@@ -76,6 +81,20 @@ pub fn send_frames(sender: &PacketSender, frames: &[Vec<u8>], limits: &RunLimits
         let wait = wait_before(index, limits.rate_pps, elapsed);
         if wait >= MIN_SLEEP {
             std::thread::sleep(wait);
+        }
+
+        if !limits.rss_cpus.is_empty() {
+            let slot = (outer_flow_hash(frame) % limits.rss_cpus.len() as u64) as usize;
+            let cpu = limits.rss_cpus[slot];
+            if pinned != Some(cpu) {
+                match pin_to_cpu(cpu) {
+                    Ok(()) => pinned = Some(cpu),
+                    Err(error) => {
+                        eprintln!("failed to move the sender to CPU {cpu}: {error}; stopping");
+                        break;
+                    }
+                }
+            }
         }
 
         match sender.send(frame) {

@@ -7,5 +7,7 @@ pub mod decap;
 pub mod fixture;
 pub mod flow;
 pub mod metrics;
+pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod state;

@@ -41,6 +41,8 @@ pub struct DemoOptions {
     pub rate_pps: u64,
     /// Use the release binaries already built instead of running setup and the build.
     pub no_build: bool,
+    /// Lab namespace prefix, so the demo never replaces a lab someone else uses.
+    pub prefix: String,
 }
 
 /// Runs the whole demo.
@@ -60,6 +62,7 @@ pub fn run(options: &DemoOptions) -> Result<()> {
 
     let lab_cfg = LabConfig {
         queues: options.queues,
+        prefix: options.prefix.clone(),
         ..LabConfig::default()
     };
     let lab = Lab::up(&lab_cfg)?;

@@ -1,9 +1,10 @@
 //! Developer tasks for this workspace: machine setup, builds, the network-namespace lab,
-//! the test run and the demo. The `xtask` binary (`cargo xtask …`) calls these, and
+//! the test run, the demo and the detection evaluation. The `xtask` binary (`cargo xtask …`) calls these, and
 //! live tests use [`Lab`] and [`http_get_in`] directly.
 
 pub mod cmd;
 pub mod demo;
+pub mod eval;
 pub mod http;
 pub mod lab;
 pub mod setup;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use xtask::demo::DemoOptions;
-use xtask::{Lab, LabConfig, demo, setup, workspace};
+use xtask::eval::EvalOptions;
+use xtask::{Lab, LabConfig, demo, eval, setup, workspace};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,25 @@ enum Task {
         /// Use the release binaries already built; skip setup and the build.
         #[arg(long)]
         no_build: bool,
+        /// Lab namespace prefix: the demo creates `<prefix>-src` and `<prefix>-sensor`
+        /// and replaces a lab left with those names.
+        #[arg(long, default_value = "mirdemo")]
+        prefix: String,
+    },
+    /// Build release binaries, generate the labelled scenarios, replay them through the
+    /// sensor and score its alerts. Writes target/eval/report.md, and fails when an
+    /// attack is missed or false alerts exceed 1 per 100 device-hours.
+    Eval {
+        /// Scenario seeds, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        seeds: Vec<u64>,
+        /// Use the release binaries already built; skip the build.
+        #[arg(long)]
+        no_build: bool,
+        /// Score the truth and alert files already in target/eval; build, generate and
+        /// replay nothing.
+        #[arg(long)]
+        score_only: bool,
     },
 }
 
@@ -103,12 +123,23 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             rate_pps,
             no_build,
+            prefix,
         } => demo::run(&DemoOptions {
             queues,
             flows,
             seed,
             rate_pps,
             no_build,
+            prefix,
+        }),
+        Task::Eval {
+            seeds,
+            no_build,
+            score_only,
+        } => eval::run(&EvalOptions {
+            seeds,
+            no_build,
+            score_only,
         }),
     }
 }

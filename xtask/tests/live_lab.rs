@@ -187,6 +187,8 @@ fn live_matches_replay() {
             lab.src_if(),
             "--rate-pps",
             RATE_PPS,
+            "--rss-cpus",
+            "0,1",
             "--pcap",
         ])
         .arg(&capture)
@@ -244,6 +246,19 @@ fn live_matches_replay() {
         CAPTURE_FRAMES,
         "frames decoded"
     );
+    // The generator spread the frames by outer flow as RSS would: the capture's
+    // DNS responses share one outer port and its queries do not, so some flows
+    // have their two directions on different queues and need steering.
+    for queue in ["queue=\"0\"", "queue=\"1\""] {
+        assert!(
+            total(&samples, "sensor_queue_frames_total", Some(queue)) > 0.0,
+            "frames on {queue}"
+        );
+    }
+    assert!(
+        total(&samples, "sensor_steered_packets_total", None) > 0.0,
+        "packets steered between queues"
+    );
 
     interrupt(&mut sensor_proc.0);
     let status = sensor_proc.0.wait().expect("sensor exits");
@@ -277,6 +292,7 @@ fn live_matches_replay() {
         .filter(|r| !live.contains(r))
         .map(Value::to_string)
         .collect();
+    std::fs::remove_dir_all(&out).ok();
     assert!(only_live.is_empty(), "records only live: {only_live:#?}");
     assert!(only_replayed.is_empty(), "records only replayed: {only_replayed:#?}");
 }

@@ -63,6 +63,11 @@ struct Args {
     /// Stop after this many seconds, even when the other limits allow more frames.
     #[arg(long, default_value_t = 60)]
     max_duration_secs: u64,
+    /// Emulate a NIC's RSS on a veth pair: send each frame from the CPU (of this
+    /// comma-separated list) that the hash of its outer addresses and ports picks,
+    /// so the peer receives it on that CPU's RX queue and each outer flow stays on one.
+    #[arg(long, value_delimiter = ',')]
+    rss_cpus: Vec<usize>,
     /// Allow sending from the root network namespace, onto a real network.
     #[arg(long)]
     allow_root_namespace: bool,
@@ -106,6 +111,7 @@ fn run(args: Args) -> Result<()> {
         count: args.count,
         loops: args.loops,
         max_duration: Duration::from_secs(args.max_duration_secs),
+        rss_cpus: args.rss_cpus.clone(),
     };
     let report = send_frames(&sender, &frames, &limits);
     println!("{}", report.to_json());

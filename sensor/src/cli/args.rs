@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, builder::FalseyValueParser};
 use ipnet::IpNet;
 
 use crate::{
@@ -37,7 +37,7 @@ pub struct RunArgs {
 
     /// RX queues to capture, comma-separated (default: every RX queue of the
     /// interface). Each gets its own AF_XDP socket and worker thread.
-    #[arg(long, env = "SENSOR_QUEUES", value_delimiter = ',')]
+    #[arg(long, env = "SENSOR_QUEUES", value_delimiter = ',', value_parser = parse_trimmed::<u32>)]
     pub queues: Vec<u32>,
 
     /// XDP attach mode: native (in the driver) or generic (after the driver
@@ -65,21 +65,21 @@ pub struct RunArgs {
     /// Accept mirror frames only from these source prefixes (CIDR,
     /// comma-separated, IPv4 or IPv6); mirror frames from other sources are
     /// dropped in XDP. Default: any source.
-    #[arg(long, env = "SENSOR_MIRROR_SOURCES", value_delimiter = ',')]
+    #[arg(long, env = "SENSOR_MIRROR_SOURCES", value_delimiter = ',', value_parser = parse_prefix)]
     pub mirror_source: Vec<IpNet>,
 
     /// Do not stamp the kernel receive time into each frame; packet time is
     /// then the time user space takes the batch.
-    #[arg(long, env = "SENSOR_NO_XDP_TIMESTAMP")]
+    #[arg(long, env = "SENSOR_NO_XDP_TIMESTAMP", value_parser = FalseyValueParser::new())]
     pub no_xdp_timestamp: bool,
 
     /// Pin worker i to the i-th CPU of this list (comma-separated CPU ids).
     /// Default: worker i on CPU i modulo the CPU count.
-    #[arg(long, env = "SENSOR_CPUS", value_delimiter = ',')]
+    #[arg(long, env = "SENSOR_CPUS", value_delimiter = ',', value_parser = parse_trimmed::<usize>)]
     pub cpus: Vec<usize>,
 
     /// Do not pin worker threads to CPUs.
-    #[arg(long, env = "SENSOR_NO_PIN")]
+    #[arg(long, env = "SENSOR_NO_PIN", value_parser = FalseyValueParser::new())]
     pub no_pin: bool,
 
     /// Stop by itself after this many seconds (default: run until SIGINT or SIGTERM).
@@ -92,12 +92,15 @@ pub struct RunArgs {
     #[command(flatten)]
     pub flows: FlowArgs,
 
+    #[command(flatten)]
+    pub model: ModelArgs,
+
     /// Address of the Prometheus metrics endpoint (`GET /metrics`).
     #[arg(long, env = "SENSOR_METRICS_LISTEN", default_value = "127.0.0.1:9477")]
     pub metrics_listen: SocketAddr,
 
     /// Do not serve metrics.
-    #[arg(long, env = "SENSOR_NO_METRICS")]
+    #[arg(long, env = "SENSOR_NO_METRICS", value_parser = FalseyValueParser::new())]
     pub no_metrics: bool,
 }
 
@@ -109,7 +112,7 @@ pub struct ReplayArgs {
 
     /// The files hold plain traffic, not mirror frames: decode each frame
     /// from its own Ethernet (or raw IP) header, with VNI 0.
-    #[arg(long, env = "SENSOR_DECAPSULATED")]
+    #[arg(long, env = "SENSOR_DECAPSULATED", value_parser = FalseyValueParser::new())]
     pub decapsulated: bool,
 
     #[command(flatten)]
@@ -117,6 +120,9 @@ pub struct ReplayArgs {
 
     #[command(flatten)]
     pub flows: FlowArgs,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Serve metrics at this address while replaying (default: off).
     #[arg(long, env = "SENSOR_METRICS_LISTEN")]
@@ -126,11 +132,11 @@ pub struct ReplayArgs {
 #[derive(Debug, Args)]
 pub struct DecapArgs {
     /// UDP destination ports that carry VXLAN (comma-separated).
-    #[arg(long, env = "SENSOR_VXLAN_PORTS", value_delimiter = ',', default_value = "4789")]
+    #[arg(long, env = "SENSOR_VXLAN_PORTS", value_delimiter = ',', default_value = "4789", value_parser = parse_trimmed::<u16>)]
     pub vxlan_port: Vec<u16>,
 
     /// UDP destination ports that carry GENEVE (comma-separated).
-    #[arg(long, env = "SENSOR_GENEVE_PORTS", value_delimiter = ',', default_value = "6081")]
+    #[arg(long, env = "SENSOR_GENEVE_PORTS", value_delimiter = ',', default_value = "6081", value_parser = parse_trimmed::<u16>)]
     pub geneve_port: Vec<u16>,
 }
 
@@ -154,6 +160,92 @@ pub struct FlowArgs {
     pub flow_capacity: usize,
 }
 
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Where alerts go, as JSON lines (docs/alerts.md): a file path, or `-`
+    /// for stdout. Alerts are also logged. Default: logged only.
+    #[arg(long, env = "SENSOR_ALERTS_OUT")]
+    pub alerts_out: Option<PathBuf>,
+
+    /// POST each alert as JSON to this http:// URL (retried with backoff; a
+    /// full queue drops alerts and counts them).
+    #[arg(long, env = "SENSOR_ALERT_WEBHOOK")]
+    pub alert_webhook: Option<String>,
+
+    /// Hours of packet time, from a device's first flow, during which
+    /// baseline-relative detectors learn without alerting.
+    #[arg(long, env = "SENSOR_LEARNING_PERIOD_HOURS", default_value_t = 24)]
+    pub learning_period_hours: u64,
+
+    /// Networks whose addresses are monitored devices (CIDR, comma-separated).
+    /// Default: RFC 1918, 100.64.0.0/10 and fc00::/7.
+    #[arg(long, env = "SENSOR_HOME_NETS", value_delimiter = ',', value_parser = parse_prefix)]
+    pub home_net: Vec<IpNet>,
+
+    /// Seconds before the same device, detector and endpoint may alert again.
+    #[arg(long, env = "SENSOR_ALERT_COOLDOWN_SECS", default_value_t = 3600)]
+    pub alert_cooldown_secs: u64,
+
+    /// File that keeps the learned model across restarts; restored at start
+    /// (a corrupt or newer file is moved aside and logged), saved
+    /// periodically and at stop. Default: nothing is kept.
+    #[arg(long, env = "SENSOR_MODEL_STATE")]
+    pub model_state: Option<PathBuf>,
+
+    /// Seconds between two saves of --model-state; a crash loses at most this
+    /// much learning.
+    #[arg(long, env = "SENSOR_SNAPSHOT_INTERVAL_SECS", default_value_t = 300)]
+    pub snapshot_interval_secs: u64,
+}
+
+/// Parses one item of a comma-separated list, ignoring spaces around it.
+pub fn parse_trimmed<T: std::str::FromStr>(text: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    text.trim()
+        .parse()
+        .map_err(|error| format!("invalid value {:?}: {error}", text.trim()))
+}
+
+/// Parses a CIDR prefix, with a message that names the fix.
+pub fn parse_prefix(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    if !text.contains('/') {
+        return Err(format!(
+            "{text:?} has no prefix length: write it as a CIDR prefix such as {text}/32 or {text}/128"
+        ));
+    }
+    let net: IpNet = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a CIDR prefix such as 10.0.0.0/8 or fd00::/8"))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "{text:?} has host bits set: did you mean {}?",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+impl ModelArgs {
+    /// The model settings these flags give.
+    pub fn config(&self) -> anyhow::Result<crate::model::ModelConfig> {
+        if self.snapshot_interval_secs == 0 {
+            anyhow::bail!("invalid --snapshot-interval-secs 0: it must be at least 1");
+        }
+        let mut config = crate::model::ModelConfig::default();
+        if !self.home_net.is_empty() {
+            config.home_nets = self.home_net.clone();
+        }
+        config.learning_period = std::time::Duration::from_secs(
+            self.learning_period_hours.saturating_mul(3600),
+        );
+        config.alert_cooldown = std::time::Duration::from_secs(self.alert_cooldown_secs);
+        Ok(config)
+    }
+}
+
 impl DecapArgs {
     /// The decoder settings these flags give.
     pub fn config(&self, decapsulated: bool) -> DecapConfig {
@@ -165,11 +257,18 @@ impl DecapArgs {
     }
 }
 
+/// Largest accepted `--flow-capacity`. The table is allocated up front at a
+/// few hundred bytes per flow, so this is already several GiB.
+pub const MAX_FLOW_CAPACITY: usize = 20_000_000;
+
 impl FlowArgs {
     /// The flow table settings these flags give.
     pub fn config(&self) -> anyhow::Result<FlowConfig> {
-        if self.flow_capacity == 0 {
-            anyhow::bail!("invalid --flow-capacity 0: it must be at least 1");
+        if self.flow_capacity == 0 || self.flow_capacity > MAX_FLOW_CAPACITY {
+            anyhow::bail!(
+                "invalid --flow-capacity {}: it must be between 1 and {MAX_FLOW_CAPACITY}",
+                self.flow_capacity
+            );
         }
         if self.flow_idle_timeout_secs == 0 {
             anyhow::bail!("invalid --flow-idle-timeout-secs 0: it must be at least 1");

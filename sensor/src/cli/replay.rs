@@ -7,10 +7,11 @@ use std::{
 };
 
 use crate::{
-    cli::{args::ReplayArgs, run::check_ports},
+    cli::{analysis::analysis_config, args::ReplayArgs, run::check_ports},
     decap::{DecapError, Decoder},
     metrics::{MetricsSources, QueueInfo, server::MetricsServer},
     pipeline::{
+        analysis::Analysis,
         replay::{ReplaySummary, replay},
         stats::stats_blocks,
         writer::RecordWriter,
@@ -22,7 +23,8 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     check_ports(&args.decap)?;
     let flows = args.flows.config()?;
     let decoder = Decoder::new(args.decap.config(args.decapsulated));
-    let writer = RecordWriter::start(&args.flows.flows_out)?;
+    let (analysis, feed) = Analysis::start(analysis_config(&args.model, None)?)?;
+    let writer = RecordWriter::start(&args.flows.flows_out, Some(feed))?;
     let stats = Arc::new(stats_blocks(1));
 
     let server = match args.metrics_listen {
@@ -36,7 +38,8 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
                 }],
                 stats: Arc::clone(&stats),
                 verdicts: None,
-                records_written: writer.written(),
+                records: writer.counts(),
+                analysis: Some(analysis.stats()),
             });
             Some(MetricsServer::start(listen, sources)?)
         }
@@ -44,6 +47,7 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     };
 
     let summary = replay(&args.files, decoder, flows, writer, stats, stop);
+    analysis.finish();
     if let Some(server) = server {
         server.stop();
     }

@@ -10,26 +10,48 @@ use anyhow::{Context, bail};
 
 use crate::{
     capture::{xdp::XdpSettings, xsk::SocketSizes},
-    cli::args::{DecapArgs, RunArgs},
-    pipeline::live::{LiveConfig, LiveSummary, run_live},
+    cli::{
+        analysis::analysis_config,
+        args::{DecapArgs, RunArgs},
+    },
+    pipeline::{
+        clock::PacketClock,
+        live::{LiveConfig, LiveSummary, run_live},
+    },
 };
 
 /// Runs the live sensor until `stop` is set.
 pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> {
     check_ports(&args.decap)?;
+    check_power_of_two("--rx-ring-size", args.rx_ring_size)?;
+    check_power_of_two("--umem-frames", args.umem_frames)?;
+    check_mtu(&args.interface, args.frame_size_bytes)?;
+
+    let count = rx_queue_count(&args.interface)?;
     let queues = if args.queues.is_empty() {
-        let count = rx_queue_count(&args.interface)?;
         (0..count).collect()
     } else {
         args.queues.clone()
     };
+    if let Some(bad) = queues.iter().find(|&&queue| queue >= count) {
+        bail!(
+            "invalid --queues value {bad}: {} has {count} RX queues (0 to {})",
+            args.interface,
+            count - 1
+        );
+    }
+
+    let cpu_count = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpus = if args.no_pin {
         Vec::new()
     } else if args.cpus.is_empty() {
-        (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect()
+        (0..cpu_count).collect()
     } else {
         args.cpus.clone()
     };
+    if let Some(bad) = cpus.iter().find(|&&cpu| cpu >= cpu_count) {
+        bail!("invalid --cpus value {bad}: this machine has CPUs 0 to {}", cpu_count - 1);
+    }
 
     let config = LiveConfig {
         interface: args.interface.clone(),
@@ -54,7 +76,8 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         duration: args.duration_secs.map(Duration::from_secs),
         cpus,
     };
-    run_live(config, stop)
+    let analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
+    run_live(config, analysis, stop)
 }
 
 /// Refuses a port configured as both VXLAN and GENEVE.
@@ -70,6 +93,44 @@ pub fn check_ports(decap: &DecapArgs) -> anyhow::Result<()> {
     let max = sensor_ebpf::MAX_MIRROR_PORTS as usize;
     if total > max {
         bail!("too many mirror ports ({total}): the XDP program holds at most {max}");
+    }
+    Ok(())
+}
+
+fn check_power_of_two(flag: &str, value: u32) -> anyhow::Result<()> {
+    if !value.is_power_of_two() {
+        bail!(
+            "invalid {flag} {value}: it must be a power of two, such as {}",
+            value.checked_next_power_of_two().unwrap_or(2048)
+        );
+    }
+    Ok(())
+}
+
+/// Bytes the kernel keeps in front of each frame in a UMEM frame.
+const XDP_PACKET_HEADROOM: u32 = 256;
+/// Ethernet header plus two VLAN tags, on top of the MTU.
+const MAX_L2_OVERHEAD: u32 = 14 + 2 * 4;
+
+/// Refuses an MTU whose largest frames do not fit one UMEM frame: the kernel
+/// would drop them after XDP redirected them, and no counter would say why.
+fn check_mtu(interface: &str, frame_size: u32) -> anyhow::Result<()> {
+    let path = Path::new("/sys/class/net").join(interface).join("mtu");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        // A missing interface is reported with its fix by rx_queue_count.
+        return Ok(());
+    };
+    let mtu: u32 = text
+        .trim()
+        .parse()
+        .with_context(|| format!("unreadable MTU {:?} in {}", text.trim(), path.display()))?;
+    let largest_mtu = frame_size.saturating_sub(XDP_PACKET_HEADROOM + MAX_L2_OVERHEAD);
+    if mtu > largest_mtu {
+        bail!(
+            "interface {interface} has MTU {mtu}, but a {frame_size}-byte UMEM frame holds frames of an MTU up to {largest_mtu}: \
+             run `ip link set {interface} mtu {largest_mtu}` (ENA's native XDP needs 3498 or less), \
+             or raise --frame-size-bytes to 4096 if it is lower"
+        );
     }
     Ok(())
 }

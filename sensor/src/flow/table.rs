@@ -174,6 +174,13 @@ impl FlowTable {
             {
                 break;
             }
+            if flow.tcp_ended {
+                // The flow already closed and only waits out its linger: end it
+                // now, so one record holds it instead of an interim record that
+                // says it goes on and an empty final one.
+                self.end(slot, EndReason::TcpEnd, emit);
+                continue;
+            }
             let has_packets = flow
                 .counters
                 .iter()

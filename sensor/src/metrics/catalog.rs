@@ -111,7 +111,7 @@ pub const FLOWS_CREATED: MetricSpec = counter(
 pub const FLOWS_EXPIRED: MetricSpec = counter(
     "sensor_flows_expired_total",
     &[],
-    "Flows that ended by idle timeout, TCP end or shutdown.",
+    "Flows that ended by idle timeout, TCP end or shutdown (not eviction).",
 );
 pub const FLOWS_EVICTED: MetricSpec = counter(
     "sensor_flows_evicted_total",
@@ -127,6 +127,46 @@ pub const RECORDS_WRITTEN: MetricSpec = counter(
     "sensor_flow_records_written_total",
     &[],
     "Flow records written to the flow output.",
+);
+pub const RECORDS_FAILED: MetricSpec = counter(
+    "sensor_flow_records_failed_total",
+    &[],
+    "Flow records lost because the flow output failed (disk full, closed pipe); the log names the error.",
+);
+pub const MODEL_DEVICES: MetricSpec = gauge(
+    "sensor_model_devices",
+    &[],
+    "Devices the model tracks now.",
+);
+pub const MODEL_DEVICES_EVICTED: MetricSpec = counter(
+    "sensor_model_devices_evicted_total",
+    &[],
+    "Devices the model forgot because it tracked its maximum.",
+);
+pub const MODEL_PEERS_EVICTED: MetricSpec = counter(
+    "sensor_model_peers_evicted_total",
+    &[],
+    "Peers a device profile forgot because it held its maximum.",
+);
+pub const MODEL_EVENTS: MetricSpec = counter(
+    "sensor_model_events_total",
+    &["outcome"],
+    "Flow records offered to the model: processed, or dropped because its queue was full.",
+);
+pub const ALERTS: MetricSpec = counter(
+    "sensor_alerts_total",
+    &["detector", "severity"],
+    "Alerts raised, by detector and severity.",
+);
+pub const SNAPSHOT_AGE: MetricSpec = gauge(
+    "sensor_model_snapshot_age_seconds",
+    &[],
+    "Seconds since the model state was last saved to --model-state (absent when none was saved).",
+);
+pub const ALERT_SINK: MetricSpec = counter(
+    "sensor_alert_sink_alerts_total",
+    &["sink", "outcome"],
+    "Alerts per sink by outcome: sent, failed, retried (an attempt repeated), dropped (queue full or shutdown).",
 );
 pub const STEERED: MetricSpec = counter(
     "sensor_steered_packets_total",
@@ -158,6 +198,14 @@ pub const ALL: &[MetricSpec] = &[
     FLOWS_EVICTED,
     DUPLICATES,
     RECORDS_WRITTEN,
+    RECORDS_FAILED,
+    MODEL_DEVICES,
+    MODEL_DEVICES_EVICTED,
+    MODEL_PEERS_EVICTED,
+    MODEL_EVENTS,
+    ALERTS,
+    SNAPSHOT_AGE,
+    ALERT_SINK,
     STEERED,
     STEER_WAITS,
 ];

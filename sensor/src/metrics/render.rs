@@ -15,7 +15,12 @@ use crate::{
     capture::xdp::VerdictReader,
     decap::DecapError,
     metrics::catalog::{self, Kind, MetricSpec},
-    pipeline::stats::{StatsBlocks, WorkerStats, load},
+    model::{Detector, Severity},
+    pipeline::{
+        analysis::AnalysisStats,
+        stats::{StatsBlocks, WorkerStats, load},
+        writer::WriterCounts,
+    },
 };
 
 /// One capture queue as the metrics name it.
@@ -36,7 +41,8 @@ pub struct MetricsSources {
     pub queues: Vec<QueueInfo>,
     pub stats: Arc<StatsBlocks>,
     pub verdicts: Option<VerdictReader>,
-    pub records_written: Arc<AtomicU64>,
+    pub records: Arc<WriterCounts>,
+    pub analysis: Option<Arc<AnalysisStats>>,
 }
 
 impl MetricsSources {
@@ -65,6 +71,9 @@ impl MetricsSources {
 
         self.render_queues(&scrape)?;
         self.render_totals(&scrape)?;
+        if let Some(analysis) = &self.analysis {
+            render_analysis(&scrape, analysis)?;
+        }
         scrape.finish()
     }
 
@@ -121,7 +130,8 @@ impl MetricsSources {
         total(&catalog::FLOWS_EXPIRED, sum(|s| &s.flows_expired))?;
         total(&catalog::FLOWS_EVICTED, sum(|s| &s.flows_evicted))?;
         total(&catalog::DUPLICATES, sum(|s| &s.duplicate_packets))?;
-        total(&catalog::RECORDS_WRITTEN, load(&self.records_written))?;
+        total(&catalog::RECORDS_WRITTEN, load(&self.records.written))?;
+        total(&catalog::RECORDS_FAILED, load(&self.records.failed))?;
 
         let active = sum(|s| &s.flows_active);
         scrape
@@ -136,6 +146,71 @@ impl MetricsSources {
         }
         Ok(())
     }
+}
+
+fn render_analysis(scrape: &Scrape, analysis: &AnalysisStats) -> Result<(), prometheus::Error> {
+    let model = analysis
+        .model
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+
+    scrape
+        .gauge(&catalog::MODEL_DEVICES)?
+        .with_label_values::<&str>(&[])
+        .set(i64::try_from(model.devices_tracked).unwrap_or(i64::MAX));
+    scrape
+        .counter(&catalog::MODEL_DEVICES_EVICTED)?
+        .with_label_values::<&str>(&[])
+        .inc_by(model.devices_evicted);
+    scrape
+        .counter(&catalog::MODEL_PEERS_EVICTED)?
+        .with_label_values::<&str>(&[])
+        .inc_by(model.peers_evicted);
+
+    let events = scrape.counter(&catalog::MODEL_EVENTS)?;
+    events
+        .with_label_values(&["processed"])
+        .inc_by(load(&analysis.records_processed));
+    events
+        .with_label_values(&["dropped"])
+        .inc_by(load(&analysis.records_dropped));
+
+    let alerts = scrape.counter(&catalog::ALERTS)?;
+    for detector in Detector::ALL {
+        for severity in Severity::ALL {
+            alerts
+                .with_label_values(&[detector.id(), severity.id()])
+                .inc_by(model.alerts_total(detector, severity));
+        }
+    }
+
+    let age_millis = load(&analysis.snapshot_age_millis);
+    if age_millis != u64::MAX {
+        scrape
+            .gauge(&catalog::SNAPSHOT_AGE)?
+            .with_label_values::<&str>(&[])
+            .set((age_millis / 1000) as i64);
+    }
+
+    let sinks = scrape.counter(&catalog::ALERT_SINK)?;
+    let sink_counters = analysis
+        .sinks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    for (kind, counters) in sink_counters {
+        let counts = counters.snapshot();
+        for (outcome, value) in [
+            ("sent", counts.sent),
+            ("failed", counts.failed),
+            ("retried", counts.retried),
+            ("dropped", counts.dropped),
+        ] {
+            sinks.with_label_values(&[kind, outcome]).inc_by(value);
+        }
+    }
+    Ok(())
 }
 
 /// A registry for one scrape.

@@ -23,7 +23,7 @@ use crate::{
     flow::FlowConfig,
     metrics::{MetricsSources, QueueInfo, server::MetricsServer},
     pipeline::{
-        clock::PacketClock,
+        analysis::{Analysis, AnalysisConfig},
         shard::Shard,
         stats::{StatsBlocks, load, stats_blocks},
         steer::Mesh,
@@ -32,7 +32,7 @@ use crate::{
     },
 };
 
-/// Everything `sensor run` needs.
+/// Everything `sensor run` needs besides the analysis settings.
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
     pub interface: String,
@@ -63,8 +63,13 @@ pub struct LiveSummary {
 }
 
 /// Runs until `stop` is set (SIGINT/SIGTERM) or `duration` passes.
-pub fn run_live(config: LiveConfig, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> {
+pub fn run_live(
+    config: LiveConfig,
+    analysis: AnalysisConfig,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<LiveSummary> {
     let started = Instant::now();
+    let clock = analysis.live_clock.unwrap_or_default();
     let mut program = XdpProgram::load(&config.xdp)?;
 
     let mut sockets = Vec::with_capacity(config.queues.len());
@@ -90,7 +95,8 @@ pub fn run_live(config: LiveConfig, stop: Arc<AtomicBool>) -> anyhow::Result<Liv
 
     let workers = sockets.len();
     let stats: Arc<StatsBlocks> = Arc::new(stats_blocks(workers));
-    let writer = RecordWriter::start(&config.flows_out)?;
+    let (analysis, feed) = Analysis::start(analysis)?;
+    let writer = RecordWriter::start(&config.flows_out, Some(feed))?;
     let queues = sockets
         .iter()
         .map(|socket| QueueInfo {
@@ -104,7 +110,8 @@ pub fn run_live(config: LiveConfig, stop: Arc<AtomicBool>) -> anyhow::Result<Liv
         queues,
         stats: Arc::clone(&stats),
         verdicts: Some(program.verdict_reader()?),
-        records_written: writer.written(),
+        records: writer.counts(),
+        analysis: Some(analysis.stats()),
     });
     let server = match config.metrics_listen {
         Some(listen) => Some(MetricsServer::start(listen, sources)?),
@@ -112,7 +119,6 @@ pub fn run_live(config: LiveConfig, stop: Arc<AtomicBool>) -> anyhow::Result<Liv
     };
 
     let mesh = Arc::new(Mesh::new(workers));
-    let clock = PacketClock::new();
     let stopped = Arc::new(Barrier::new(workers));
     let shard_capacity = (config.flows.capacity / workers.max(1)).max(1);
     let mut handles = Vec::with_capacity(workers);
@@ -156,7 +162,9 @@ pub fn run_live(config: LiveConfig, stop: Arc<AtomicBool>) -> anyhow::Result<Liv
             tracing::error!("a queue worker panicked");
         }
     }
-    let records_written = writer.finish()?;
+    let written = writer.finish();
+    analysis.finish();
+    let records_written = written?;
     if let Some(server) = server {
         server.stop();
     }

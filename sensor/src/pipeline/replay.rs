@@ -10,7 +10,6 @@ use std::{
     },
 };
 
-use anyhow::Context;
 
 use crate::{
     capture::pcap::PcapReader,
@@ -49,17 +48,36 @@ pub fn replay(
     let mut shard = Shard::new(flows, writer.sender());
     let mut local = LocalCounts::default();
 
-    for path in files {
-        let mut reader = PcapReader::open(path)
-            .with_context(|| format!("failed to open capture {}", path.display()))?;
-        tracing::info!(file = %path.display(), "replaying");
-        while let Some(frame) = reader.next_frame()? {
-            if stop.load(Ordering::Relaxed) {
-                tracing::info!("interrupted; writing the flows seen so far");
+    let mut failure = None;
+    'files: for path in files {
+        let mut reader = match PcapReader::open(path) {
+            Ok(reader) => reader,
+            Err(error) => {
+                failure = Some(anyhow::Error::new(error).context(format!(
+                    "failed to open capture {}",
+                    path.display()
+                )));
                 break;
             }
+        };
+        tracing::info!(file = %path.display(), "replaying");
+        loop {
+            let frame = match reader.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => {
+                    // A capture cut short (a killed tcpdump) still holds flows
+                    // worth writing: end them below, then report the error.
+                    failure = Some(error.into());
+                    break 'files;
+                }
+            };
+            if stop.load(Ordering::Relaxed) {
+                tracing::info!("interrupted; writing the flows seen so far");
+                break 'files;
+            }
             local.frames += 1;
-            local.bytes += u64::from(frame.wire_len);
+            local.bytes += frame.data.len() as u64;
             if let Some(packet) =
                 decoder.decode_link(frame.link_type, frame.data, frame.wire_len, frame.ts_ns)
             {
@@ -77,6 +95,11 @@ pub fn replay(
     let flows = shard.stats();
     drop(shard);
     let records_written = writer.finish()?;
+    if let Some(error) = failure {
+        return Err(error.context(format!(
+            "replay stopped early; the {records_written} flow records seen until then were written"
+        )));
+    }
 
     Ok(ReplaySummary {
         files: files.len(),

@@ -61,7 +61,10 @@ impl WorkerStats {
         }
         store(&self.flows_active, flows.active);
         store(&self.flows_created, flows.created);
-        store(&self.flows_expired, flows.expired);
+        store(
+            &self.flows_expired,
+            flows.expired + flows.tcp_ended + flows.drained,
+        );
         store(&self.flows_evicted, flows.evicted);
         store(&self.duplicate_packets, flows.duplicates);
     }

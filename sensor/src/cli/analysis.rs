@@ -1,0 +1,43 @@
+//! Turns the model and alert flags into the analysis thread's settings.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::{
+    cli::args::ModelArgs,
+    model::Alert,
+    output::alerts::{AlertSinks, JsonLinesSink, WebhookConfig, WebhookSink},
+    pipeline::{analysis::AnalysisConfig, clock::PacketClock},
+};
+
+/// Builds the analysis settings. Live runs append to `--alerts-out`, so a
+/// restart keeps earlier alerts; replays start the file afresh.
+pub fn analysis_config(args: &ModelArgs, live: Option<PacketClock>) -> anyhow::Result<AnalysisConfig> {
+    let model = args.config()?;
+    let mut sinks = AlertSinks::<Alert>::new();
+
+    if let Some(path) = &args.alerts_out {
+        let sink = if live.is_some() {
+            JsonLinesSink::append(path)
+        } else {
+            JsonLinesSink::create(path)
+        };
+        sinks.add(sink.with_context(|| format!("failed to open --alerts-out {}", path.display()))?);
+    }
+    if let Some(url) = &args.alert_webhook {
+        let sink = WebhookSink::start(WebhookConfig::new(url.clone()))
+            .context("failed to start the --alert-webhook sink")?;
+        tracing::info!(target = sink.target(), "alerts are posted to a webhook");
+        sinks.add(sink);
+    }
+
+    Ok(AnalysisConfig {
+        model,
+        sinks,
+        state_path: args.model_state.clone(),
+        snapshot_interval: Duration::from_secs(args.snapshot_interval_secs),
+        drop_when_full: live.is_some(),
+        live_clock: live,
+    })
+}

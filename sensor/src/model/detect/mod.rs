@@ -1,0 +1,211 @@
+//! Detectors: one module each. A detector reads one flow record as seen by one device
+//! (the [`Context`]) and updates its own short-term tracker where it needs one. It
+//! returns a [`Finding`] with a score in [0, 1], an explanation with numbers, and the
+//! flows behind it. The engine gates findings by the learning period, the minimum score
+//! and the cooldown, and turns the rest into alerts.
+
+pub mod beaconing;
+pub mod brute_force;
+pub mod horizontal_scan;
+pub mod lateral_movement;
+pub mod new_service;
+pub mod outbound_volume;
+pub mod rare_endpoint;
+pub mod unusual_hours;
+pub mod vertical_scan;
+
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use super::alert::{AlertFlow, MAX_ALERT_FLOWS};
+use super::config::ModelConfig;
+use super::detector::Detector;
+use super::flow_view::{FlowView, Role, Side};
+use super::peers::{PeerKey, PeerStats};
+
+/// Short-term trackers kept per device and per tracker map.
+pub const MAX_TRACKERS: usize = 256;
+
+const NS_PER_HOUR: f64 = 3_600_000_000_000.0;
+
+/// One flow record as seen by one device, with what the baseline knew before it.
+pub struct Context<'a> {
+    pub config: &'a ModelConfig,
+    pub view: &'a FlowView<'a>,
+    pub side: Side,
+    /// Packet time of the record's end.
+    pub now_ns: u64,
+    /// The peer is inside the home networks.
+    pub peer_home: bool,
+    /// The peer is a multicast, broadcast or unspecified address.
+    pub peer_group: bool,
+    /// The device's edge to the peer, and its statistics before this record (`None`
+    /// for a new edge).
+    pub edge: PeerKey,
+    pub edge_before: Option<PeerStats>,
+    /// When the device's learning period ends.
+    pub learned_at_ns: u64,
+    /// Hours since the device was first seen, at least 1.
+    pub hours_known: f64,
+}
+
+impl Context<'_> {
+    pub fn alert_flow(&self) -> AlertFlow {
+        AlertFlow::from_record(self.view.record)
+    }
+}
+
+/// Result of a detector: the score and the evidence for an alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub detector: Detector,
+    pub score: f64,
+    /// The peer or `peer:port` concerned, written into the alert.
+    pub endpoint: Option<String>,
+    /// Cooldown key besides device and detector; the endpoint when `None`.
+    pub dedup: Option<String>,
+    pub explanation: String,
+    pub flows: Vec<AlertFlow>,
+}
+
+impl Finding {
+    /// Key that the cooldown uses besides device and detector.
+    pub fn dedup_key(&self) -> Option<&str> {
+        self.dedup.as_deref().or(self.endpoint.as_deref())
+    }
+}
+
+/// The last [`MAX_ALERT_FLOWS`] flows of a tracker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowRing {
+    pub flows: VecDeque<AlertFlow>,
+}
+
+impl FlowRing {
+    pub fn push(&mut self, flow: AlertFlow) {
+        if self.flows.len() >= MAX_ALERT_FLOWS {
+            self.flows.pop_front();
+        }
+        self.flows.push_back(flow);
+    }
+
+    pub fn to_vec(&self) -> Vec<AlertFlow> {
+        self.flows.iter().cloned().collect()
+    }
+}
+
+/// Short-term trackers of one device, each map bounded at [`MAX_TRACKERS`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trackers {
+    /// Ports tried between the device and one peer, per (peer, device's role).
+    #[serde(with = "super::serde_map")]
+    pub vertical: HashMap<(IpAddr, Role), vertical_scan::PortSweep>,
+    /// Hosts the device tried on one (protocol, port).
+    #[serde(with = "super::serde_map")]
+    pub horizontal: HashMap<(u8, u16), horizontal_scan::HostSweep>,
+    /// Sessions between the device and one peer on one authentication port.
+    #[serde(with = "super::serde_map")]
+    pub brute_force: HashMap<(IpAddr, u16, Role), brute_force::AuthAttempts>,
+    /// Connection times to one external endpoint (address, port, protocol).
+    #[serde(with = "super::serde_map")]
+    pub beacons: HashMap<(IpAddr, u16, u8), beaconing::BeaconSeries>,
+}
+
+impl Trackers {
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.vertical.is_empty()
+            && self.horizontal.is_empty()
+            && self.brute_force.is_empty()
+            && self.beacons.is_empty()
+    }
+}
+
+/// 1 − e^(−x/scale): 0 at 0, 0.63 at `scale`, approaching 1.
+pub fn saturate(x: f64, scale: f64) -> f64 {
+    if scale <= 0.0 {
+        return 1.0;
+    }
+    1.0 - (-x.max(0.0) / scale).exp()
+}
+
+/// Events per hour of `count` events in `hours` hours.
+pub fn hourly_rate(count: u32, hours: f64) -> f64 {
+    f64::from(count) / hours.max(1.0)
+}
+
+/// Hours between two packet times.
+pub fn hours_between(from_ns: u64, to_ns: u64) -> f64 {
+    to_ns.saturating_sub(from_ns) as f64 / NS_PER_HOUR
+}
+
+/// Human-readable byte count: "12.3 MB".
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Human-readable duration from seconds: "42 s", "7.5 min", "3.2 h".
+pub fn format_secs(secs: f64) -> String {
+    if secs < 120.0 {
+        format!("{secs:.0} s")
+    } else if secs < 7200.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
+/// "1 device", "2 devices": a count with its noun, for explanations.
+pub fn count_of(count: u32, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Protocol name for explanations.
+pub fn protocol_name(protocol: u8) -> String {
+    match protocol {
+        1 => "icmp".into(),
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        58 => "icmpv6".into(),
+        other => format!("ip-proto-{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_bytes_units() {
+        assert_eq!(format_bytes(999.0), "999 B");
+        assert_eq!(format_bytes(12_345_678.0), "12.3 MB");
+    }
+
+    #[test]
+    fn count_of_plural() {
+        assert_eq!(count_of(1, "device"), "1 device");
+        assert_eq!(count_of(0, "device"), "0 devices");
+    }
+
+    #[test]
+    fn saturate_shape() {
+        assert_eq!(saturate(0.0, 5.0), 0.0);
+        assert!((saturate(5.0, 5.0) - 0.632).abs() < 0.001);
+    }
+}

@@ -1,0 +1,555 @@
+//! The model: routes each flow record to the device profiles of its monitored ends,
+//! runs the detectors against what each profile knew before the record, updates the
+//! baselines, and gates findings into alerts (learning period, minimum score,
+//! cooldown). Bounded: devices and peers beyond their limits are evicted, least
+//! recently seen first, and counted.
+//!
+//! NOTE: the model consumes flow records only. DNS, TLS and HTTP metadata events do
+//! not exist yet; the DNS tunnelling and DGA detectors will need them.
+
+use std::collections::HashMap;
+
+use super::alert::{Alert, AlertFlow, endpoint_with_port};
+use super::bounded::{evict_oldest, oldest_keys};
+use super::config::{ModelConfig, duration_ns};
+use super::cooldown::{Cooldown, CooldownKey};
+use super::detect::lateral_movement::EdgeContext;
+use super::detect::{
+    Context, Finding, beaconing, brute_force, horizontal_scan, lateral_movement, new_service,
+    outbound_volume, rare_endpoint, unusual_hours, vertical_scan,
+};
+use super::device::{Device, DeviceKey};
+use super::fleet::{Fleet, FleetKey};
+use super::flow_view::{FlowView, Outcome, Role, Side, is_group_or_unspecified};
+use super::peers::{PeerKey, PeerStats};
+use super::services::ServiceKey;
+use super::state::{MODEL_STATE_VERSION, ModelState, RestoreError};
+use super::stats::ModelStats;
+use crate::flow::FlowRecord;
+
+/// Packet time between maintenance passes (cooldown pruning, stale trackers).
+const MAINTENANCE_INTERVAL_NS: u64 = 60_000_000_000;
+
+/// The pattern-of-life model of one shard's devices.
+#[derive(Debug)]
+pub struct Model {
+    config: ModelConfig,
+    devices: HashMap<DeviceKey, Device>,
+    fleet: Fleet,
+    cooldown: Cooldown,
+    /// Latest packet time seen.
+    clock_ns: u64,
+    last_maintenance_ns: u64,
+    stats: ModelStats,
+}
+
+impl Model {
+    pub fn new(config: ModelConfig) -> Model {
+        Model {
+            config,
+            devices: HashMap::new(),
+            fleet: Fleet::default(),
+            cooldown: Cooldown::default(),
+            clock_ns: 0,
+            last_maintenance_ns: 0,
+            stats: ModelStats::default(),
+        }
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Learns from one flow record and passes any alerts to `alerts`. Each end inside
+    /// the home networks is a device that reads the record from its side, so a flow
+    /// between two devices informs both.
+    pub fn observe(&mut self, record: &FlowRecord, alerts: &mut impl FnMut(Alert)) {
+        self.stats.events_processed += 1;
+        self.clock_ns = self.clock_ns.max(record.end_ns);
+        let view = FlowView::new(record);
+        let src_home = self.is_device_addr(record.src_addr);
+        let dst_home = self.is_device_addr(record.dst_addr);
+        // An address that never answered is no evidence of a device (a scan of unused
+        // addresses would otherwise fill the model), unless it is one already.
+        let dst_device = dst_home
+            && (record.dst_to_src.packets > 0
+                || self.devices.contains_key(&DeviceKey {
+                    vni: record.vni,
+                    addr: record.dst_addr,
+                }));
+        if !src_home && !dst_device {
+            self.stats.events_without_device += 1;
+            return;
+        }
+        if src_home {
+            self.observe_side(&view, view.side(true), dst_home, alerts);
+        }
+        if dst_device {
+            self.observe_side(&view, view.side(false), src_home, alerts);
+        }
+    }
+
+    /// Advances packet time to `now_ns` and does periodic maintenance. Every detector
+    /// decides when a flow record arrives, because even a failed attempt reaches the
+    /// model as a record once the flow table times it out. So no alert comes from here
+    /// yet, and `alerts` is for detectors that will decide on elapsed time alone.
+    pub fn tick(&mut self, now_ns: u64, _alerts: &mut impl FnMut(Alert)) {
+        self.clock_ns = self.clock_ns.max(now_ns);
+        if self.clock_ns.saturating_sub(self.last_maintenance_ns) < MAINTENANCE_INTERVAL_NS {
+            return;
+        }
+        self.last_maintenance_ns = self.clock_ns;
+        self.cooldown
+            .prune(self.clock_ns, self.config.cooldown_ns());
+        let attempt_ns = duration_ns(self.config.detectors.attempt_window);
+        let beacon_ns = duration_ns(self.config.detectors.beacon_max_interval).saturating_mul(2);
+        let now = self.clock_ns;
+        for device in self.devices.values_mut() {
+            let trackers = &mut device.trackers;
+            trackers
+                .vertical
+                .retain(|_, s| now.saturating_sub(s.last_ns) <= attempt_ns);
+            trackers
+                .horizontal
+                .retain(|_, s| now.saturating_sub(s.last_ns) <= attempt_ns);
+            trackers
+                .brute_force
+                .retain(|_, a| now.saturating_sub(a.last_ns) <= attempt_ns);
+            trackers
+                .beacons
+                .retain(|_, b| now.saturating_sub(b.last_ns) <= beacon_ns);
+        }
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> ModelStats {
+        let mut stats = self.stats.clone();
+        stats.devices_tracked = self.devices.len() as u64;
+        stats.fleet_entries = self.fleet.len() as u64;
+        stats.fleet_evicted = self.fleet.evicted;
+        stats.cooldown_entries = self.cooldown.len() as u64;
+        stats
+    }
+
+    /// Returns a copy of the learned state, for a snapshot.
+    pub fn state(&self) -> ModelState {
+        let mut devices: Vec<(DeviceKey, Device)> =
+            self.devices.iter().map(|(k, d)| (*k, d.clone())).collect();
+        devices.sort_by_key(|(key, _)| *key);
+        ModelState {
+            version: MODEL_STATE_VERSION,
+            clock_ns: self.clock_ns,
+            devices,
+            cooldown: self.cooldown.clone(),
+        }
+    }
+
+    /// Rebuilds a model from a state. Devices and peers beyond `config`'s limits are
+    /// evicted (and counted), least recently seen first; fleet rarity is recounted.
+    pub fn restore(config: ModelConfig, state: ModelState) -> Result<Model, RestoreError> {
+        if state.version > MODEL_STATE_VERSION {
+            return Err(RestoreError::NewerVersion {
+                found: state.version,
+                supported: MODEL_STATE_VERSION,
+            });
+        }
+        if state.version < MODEL_STATE_VERSION {
+            return Err(RestoreError::OlderVersion {
+                found: state.version,
+                supported: MODEL_STATE_VERSION,
+            });
+        }
+        let mut model = Model::new(config);
+        model.clock_ns = state.clock_ns;
+        model.last_maintenance_ns = state.clock_ns;
+        model.cooldown = state.cooldown;
+        for (key, device) in state.devices {
+            device
+                .validate()
+                .map_err(|reason| RestoreError::InvalidDevice {
+                    vni: key.vni,
+                    addr: key.addr,
+                    reason,
+                })?;
+            if model.devices.insert(key, device).is_some() {
+                return Err(RestoreError::DuplicateDevice {
+                    vni: key.vni,
+                    addr: key.addr,
+                });
+            }
+        }
+        let excess = model.devices.len().saturating_sub(model.config.max_devices);
+        for key in oldest_keys(&model.devices, excess, |d| d.last_seen_ns) {
+            model.devices.remove(&key);
+            model.stats.devices_evicted += 1;
+        }
+        let max_peers = model.config.max_peers_per_device;
+        for device in model.devices.values_mut() {
+            let evicted = evict_oldest(&mut device.peers.peers, max_peers, |p| p.last_seen_ns);
+            model.stats.peers_evicted += evicted.len() as u64;
+        }
+        model.rebuild_fleet();
+        Ok(model)
+    }
+
+    fn is_device_addr(&self, addr: std::net::IpAddr) -> bool {
+        !is_group_or_unspecified(addr) && self.config.is_home(addr)
+    }
+
+    fn rebuild_fleet(&mut self) {
+        let max = self.config.max_fleet_entries;
+        let mut fleet = Fleet::default();
+        for device in self.devices.values() {
+            for (key, peer) in &device.peers.peers {
+                if let Some(fleet_key) = endpoint_key(&self.config, key) {
+                    fleet.add(fleet_key, peer.last_seen_ns, max);
+                }
+            }
+            for (key, service) in &device.services.services {
+                fleet.add(service_fleet_key(key), service.last_seen_ns, max);
+            }
+        }
+        self.fleet = fleet;
+    }
+
+    fn observe_side(
+        &mut self,
+        view: &FlowView,
+        side: Side,
+        peer_home: bool,
+        alerts: &mut impl FnMut(Alert),
+    ) {
+        let record = view.record;
+        let now = record.end_ns;
+        let key = DeviceKey {
+            vni: record.vni,
+            addr: side.device,
+        };
+        let edge = PeerKey {
+            addr: side.peer,
+            port: view.service_port,
+            protocol: record.protocol,
+            role: side.role,
+        };
+        let service = ServiceKey {
+            protocol: record.protocol,
+            port: view.service_port,
+            role: side.role,
+        };
+        let target_serves_port = peer_home
+            && side.role == Role::Client
+            && self.config.admin_ports.contains(&record.dst_port)
+            && self
+                .devices
+                .get(&DeviceKey {
+                    vni: record.vni,
+                    addr: side.peer,
+                })
+                .is_some_and(|peer| {
+                    peer.services.contains(&ServiceKey {
+                        role: Role::Server,
+                        ..service
+                    })
+                });
+        let endpoint_key = if is_group_or_unspecified(side.peer) {
+            None
+        } else {
+            endpoint_key(&self.config, &edge)
+        };
+        self.make_room_for(key, now);
+        let window_ns = self.config.window_ns();
+        let learning_ns = self.config.learning_ns();
+        let Some(device) = self.devices.get_mut(&key) else {
+            return;
+        };
+        device.roll_to(now, window_ns);
+        let edge_before = device.peers.get(&edge).copied();
+        let window_start_ns = device.volume.window.saturating_mul(window_ns);
+        let learned_at_ns = device.learned_at(learning_ns);
+        let ctx = Context {
+            config: &self.config,
+            view,
+            side,
+            now_ns: now,
+            peer_home,
+            peer_group: is_group_or_unspecified(side.peer),
+            edge,
+            edge_before,
+            learned_at_ns,
+            hours_known: device.hours_known(now),
+        };
+
+        count_volume(device, &ctx, window_start_ns);
+
+        let endpoint_others = endpoint_key
+            .map(|k| others(self.fleet.devices(&k), edge_before.is_some()))
+            .unwrap_or(0);
+        let service_known = device.services.contains(&service);
+        let service_others = others(
+            self.fleet.devices(&service_fleet_key(&service)),
+            service_known,
+        );
+
+        let mut findings: Vec<Finding> = Vec::new();
+        findings.extend(vertical_scan::check(&ctx, &mut device.trackers));
+        findings.extend(horizontal_scan::check(&ctx, &mut device.trackers));
+        findings.extend(brute_force::check(&ctx, &mut device.trackers));
+        findings.extend(beaconing::check(
+            &ctx,
+            &mut device.trackers,
+            endpoint_others,
+        ));
+        findings.extend(rare_endpoint::check(
+            &ctx,
+            endpoint_others,
+            device.novelty.rare_contacts,
+        ));
+        if !peer_home && side.bytes_out > 0 {
+            let endpoint = endpoint_with_port(side.peer, view.service_port);
+            let floor = self.config.detectors.outbound_min_bytes;
+            if let Some(finding) =
+                outbound_volume::check(&device.volume, floor, side.device, endpoint, Vec::new())
+            {
+                findings.push(Finding {
+                    flows: device
+                        .window_flows
+                        .iter()
+                        .map(|(_, flow)| flow.clone())
+                        .collect(),
+                    ..finding
+                });
+            }
+        }
+        let edge_context = EdgeContext {
+            admin_edges: device.novelty.admin_edges,
+            target_serves_port,
+        };
+        findings.extend(lateral_movement::check(&ctx, edge_context));
+        findings.extend(unusual_hours::check(&ctx, &device.hours));
+        findings.extend(new_service::check(
+            &ctx,
+            service,
+            service_known,
+            service_others,
+            device.novelty.services,
+        ));
+
+        let learned = LearnedFacts {
+            endpoint_key,
+            endpoint_others,
+            service,
+            service_known,
+        };
+        learn(
+            &self.config,
+            device,
+            &mut self.fleet,
+            &mut self.stats,
+            &ctx,
+            learned,
+        );
+        self.emit(key, now, now >= learned_at_ns, findings, alerts);
+    }
+
+    /// Inserts the device if it is new, evicting the least recently seen eighth of the
+    /// devices first when the model is full.
+    fn make_room_for(&mut self, key: DeviceKey, now: u64) {
+        if self.devices.contains_key(&key) {
+            return;
+        }
+        let max = self.config.max_devices.max(1);
+        if self.devices.len() >= max {
+            let count = (max / 8).max(1);
+            for evicted in oldest_keys(&self.devices, count, |d| d.last_seen_ns) {
+                if let Some(device) = self.devices.remove(&evicted) {
+                    self.forget_in_fleet(&device);
+                    self.stats.devices_evicted += 1;
+                }
+            }
+        }
+        self.devices
+            .insert(key, Device::new(now, self.config.window_ns()));
+    }
+
+    /// Removes an evicted device's contributions from the fleet counts.
+    fn forget_in_fleet(&mut self, device: &Device) {
+        for key in device.peers.peers.keys() {
+            if let Some(fleet_key) = endpoint_key(&self.config, key) {
+                self.fleet.remove(&fleet_key);
+            }
+        }
+        for key in device.services.services.keys() {
+            self.fleet.remove(&service_fleet_key(key));
+        }
+    }
+
+    /// Turns findings into alerts: holds back baseline-relative findings during the
+    /// device's learning period, findings below the minimum score, and repeats within
+    /// the cooldown.
+    fn emit(
+        &mut self,
+        key: DeviceKey,
+        now: u64,
+        learned: bool,
+        findings: Vec<Finding>,
+        alerts: &mut impl FnMut(Alert),
+    ) {
+        let cooldown_ns = self.config.cooldown_ns();
+        for finding in findings {
+            if finding.score < self.config.min_alert_score {
+                self.stats.findings_below_min_score += 1;
+                continue;
+            }
+            if finding.detector.needs_baseline() && !learned {
+                self.stats.alerts_suppressed_learning += 1;
+                continue;
+            }
+            let cooldown_key = CooldownKey {
+                device: key,
+                detector: finding.detector,
+                scope: finding.dedup_key().map(str::to_owned),
+            };
+            if !self.cooldown.allow(cooldown_key, now, cooldown_ns) {
+                self.stats.alerts_suppressed_cooldown += 1;
+                continue;
+            }
+            let alert = Alert::new(
+                now,
+                key.addr,
+                key.vni,
+                finding.detector,
+                finding.score,
+                finding.endpoint,
+                finding.explanation,
+                finding.flows,
+            );
+            self.stats.count_alert(alert.detector, alert.severity);
+            alerts(alert);
+        }
+    }
+}
+
+/// Facts about the record that the detectors computed and learning reuses.
+struct LearnedFacts {
+    endpoint_key: Option<FleetKey>,
+    endpoint_others: u32,
+    service: ServiceKey,
+    service_known: bool,
+}
+
+/// Updates the device's baselines and the fleet counts with the record.
+fn learn(
+    config: &ModelConfig,
+    device: &mut Device,
+    fleet: &mut Fleet,
+    stats: &mut ModelStats,
+    ctx: &Context,
+    facts: LearnedFacts,
+) {
+    let now = ctx.now_ns;
+    let view = ctx.view;
+    let max_fleet = config.max_fleet_entries;
+    let is_admin = config.admin_ports.contains(&view.record.dst_port);
+    let evicted_peers = device.peers.touch(
+        ctx.edge,
+        now,
+        view.opens,
+        ctx.side.bytes_out,
+        ctx.side.bytes_in,
+        config.max_peers_per_device,
+    );
+    let new_edge = ctx.edge_before.is_none() && !ctx.peer_group;
+    if new_edge && ctx.side.role == Role::Client {
+        let rare = facts.endpoint_key.is_some() && facts.endpoint_others == 0;
+        if rare && view.outcome != Outcome::Failed {
+            device.novelty.rare_contacts = device.novelty.rare_contacts.saturating_add(1);
+        }
+        if ctx.peer_home && is_admin && view.has_ports() {
+            device.novelty.admin_edges = device.novelty.admin_edges.saturating_add(1);
+        }
+    }
+    let learns_service = view.opens && view.has_ports() && view.outcome == Outcome::Answered;
+    let mut evicted_services = Vec::new();
+    if learns_service {
+        if !facts.service_known {
+            device.novelty.services = device.novelty.services.saturating_add(1);
+        }
+        evicted_services = device.services.touch(facts.service, now);
+    }
+
+    stats.peers_evicted += evicted_peers.len() as u64;
+    stats.services_evicted += evicted_services.len() as u64;
+    for peer in &evicted_peers {
+        if let Some(fleet_key) = endpoint_key(config, peer) {
+            fleet.remove(&fleet_key);
+        }
+    }
+    for evicted in &evicted_services {
+        fleet.remove(&service_fleet_key(evicted));
+    }
+    if let Some(fleet_key) = facts.endpoint_key {
+        if ctx.edge_before.is_none() {
+            fleet.add(fleet_key, now, max_fleet);
+        } else {
+            fleet.refresh(&fleet_key, now);
+        }
+    }
+    if learns_service {
+        let service_key = service_fleet_key(&facts.service);
+        if facts.service_known {
+            fleet.refresh(&service_key, now);
+        } else {
+            fleet.add(service_key, now, max_fleet);
+        }
+    }
+}
+
+/// Returns the fleet key of a client edge to an external endpoint.
+fn endpoint_key(config: &ModelConfig, key: &PeerKey) -> Option<FleetKey> {
+    (key.role == Role::Client && !config.is_home(key.addr)).then_some(FleetKey::Endpoint {
+        addr: key.addr,
+        port: key.port,
+        protocol: key.protocol,
+    })
+}
+
+/// Adds the record to the device's current volume window and hour.
+fn count_volume(device: &mut Device, ctx: &Context, window_start_ns: u64) {
+    let sums = &mut device.volume.current;
+    // Refused or unanswered attempts on the device are not its own activity.
+    let active = ctx.side.role == Role::Client || ctx.view.outcome != Outcome::Failed;
+    if ctx.view.opens && active {
+        sums.connections += 1;
+        device.hours.count();
+    }
+    sums.bytes_out = sums.bytes_out.saturating_add(ctx.side.bytes_out);
+    sums.bytes_in = sums.bytes_in.saturating_add(ctx.side.bytes_in);
+    if ctx
+        .edge_before
+        .is_none_or(|edge: PeerStats| edge.last_seen_ns < window_start_ns)
+    {
+        sums.distinct_peers += 1;
+    }
+    if !ctx.peer_home && ctx.side.bytes_out > 0 {
+        sums.external_bytes_out = sums.external_bytes_out.saturating_add(ctx.side.bytes_out);
+        device.keep_window_flow(ctx.side.bytes_out, AlertFlow::from_record(ctx.view.record));
+    }
+}
+
+/// Devices other than this one that use a fleet key, when this one is counted in
+/// `count` if `counted`.
+fn others(count: u32, counted: bool) -> u32 {
+    if counted {
+        count.saturating_sub(1)
+    } else {
+        count
+    }
+}
+
+fn service_fleet_key(key: &ServiceKey) -> FleetKey {
+    FleetKey::Service {
+        protocol: key.protocol,
+        port: key.port,
+        role: key.role,
+    }
+}

@@ -1,0 +1,250 @@
+//! The analysis thread: takes finished flow records from the writer thread,
+//! feeds them to the pattern-of-life model, sends its alerts to the alert
+//! sinks and snapshots the learned state.
+//!
+//! Records arrive at flow rate. In live capture a full queue drops the record
+//! (counted), so a slow model never stalls the packet path; in replay the
+//! writer waits instead, so a replay always gives the same alerts.
+//!
+//! NOTE: there is one model shard per process, so fleet rarity sees every
+//! device. Splitting devices over several model threads would need the fleet
+//! counts shared between them.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+
+use crate::{
+    flow::FlowRecord,
+    model::{Alert, Model, ModelConfig, ModelState, ModelStats},
+    output::alerts::{AlertSinks, SinkCounters},
+    pipeline::clock::PacketClock,
+    state::{SnapshotStore, Snapshotter},
+};
+
+/// Records that may wait for the model.
+pub const MODEL_QUEUE_SLOTS: usize = 65_536;
+/// Packet time between two calls of the model's `tick`.
+const TICK_INTERVAL_NS: u64 = 1_000_000_000;
+/// How long the thread waits for a record before it checks the clock.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+/// Settings of the analysis thread.
+pub struct AnalysisConfig {
+    pub model: ModelConfig,
+    pub sinks: AlertSinks<Alert>,
+    /// Where the learned state is kept; `None`: nothing is persisted.
+    pub state_path: Option<PathBuf>,
+    pub snapshot_interval: Duration,
+    /// Live capture: packet time also moves with the clock while no record
+    /// arrives, so beaconing and volume windows close on quiet networks.
+    pub live_clock: Option<PacketClock>,
+    /// Live capture drops records when the queue is full; replay waits.
+    pub drop_when_full: bool,
+}
+
+/// Counters the metrics endpoint reads.
+#[derive(Default)]
+pub struct AnalysisStats {
+    pub records_processed: AtomicU64,
+    pub records_dropped: AtomicU64,
+    /// The model's own counters, refreshed every tick.
+    pub model: Mutex<ModelStats>,
+    /// Seconds since the last snapshot, ×1000; `u64::MAX` when none exists.
+    pub snapshot_age_millis: AtomicU64,
+    /// The alert sinks' counters, by sink kind.
+    pub sinks: Mutex<Vec<(&'static str, Arc<SinkCounters>)>>,
+}
+
+/// The writer thread's handle to the analysis thread.
+#[derive(Clone)]
+pub struct ModelFeed {
+    sender: Sender<FlowRecord>,
+    drop_when_full: bool,
+    stats: Arc<AnalysisStats>,
+}
+
+impl ModelFeed {
+    /// Hands one record to the model.
+    pub fn offer(&self, record: FlowRecord) {
+        if !self.drop_when_full {
+            if self.sender.send(record).is_err() {
+                self.stats.records_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        match self.sender.try_send(record) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.stats.records_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A running analysis thread.
+pub struct Analysis {
+    handle: JoinHandle<()>,
+    stats: Arc<AnalysisStats>,
+}
+
+impl Analysis {
+    /// Restores the model from its snapshot (a rejected snapshot is logged and
+    /// moved aside, and the model starts fresh), then starts the thread.
+    pub fn start(config: AnalysisConfig) -> anyhow::Result<(Analysis, ModelFeed)> {
+        let stats = Arc::new(AnalysisStats::default());
+        *lock(&stats.sinks) = config
+            .sinks
+            .sinks()
+            .iter()
+            .map(|sink| (sink.kind(), sink.counters()))
+            .collect();
+
+        let snapshotter = config.state_path.as_ref().map(|path| {
+            Snapshotter::new(SnapshotStore::<ModelState>::new(path.clone()), config.snapshot_interval)
+        });
+        let model = restore(&config.model, snapshotter.as_ref());
+        stats.snapshot_age_millis.store(u64::MAX, Ordering::Relaxed);
+
+        let (sender, receiver) = bounded(MODEL_QUEUE_SLOTS);
+        let feed = ModelFeed {
+            sender,
+            drop_when_full: config.drop_when_full,
+            stats: Arc::clone(&stats),
+        };
+        let thread_stats = Arc::clone(&stats);
+        let handle = std::thread::Builder::new()
+            .name("analysis".into())
+            .spawn(move || {
+                let AnalysisConfig {
+                    sinks, live_clock, ..
+                } = config;
+                run(model, sinks, snapshotter, live_clock, receiver, &thread_stats)
+            })
+            .context("failed to start the analysis thread")?;
+        Ok((Analysis { handle, stats }, feed))
+    }
+
+    /// The counters the metrics endpoint reads.
+    pub fn stats(&self) -> Arc<AnalysisStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Waits until every feed is dropped and the thread has saved its state.
+    pub fn finish(self) {
+        if self.handle.join().is_err() {
+            tracing::error!("the analysis thread panicked");
+        }
+    }
+}
+
+fn restore(config: &ModelConfig, snapshotter: Option<&Snapshotter<ModelState>>) -> Model {
+    let Some(snapshotter) = snapshotter else {
+        return Model::new(config.clone());
+    };
+    let path = snapshotter.store().path().display().to_string();
+    match snapshotter.store().load() {
+        Ok(Some(state)) => match Model::restore(config.clone(), state) {
+            Ok(model) => {
+                tracing::info!(path, "model state restored");
+                model
+            }
+            Err(error) => {
+                tracing::error!(path, %error, "model state does not fit this configuration; starting fresh");
+                Model::new(config.clone())
+            }
+        },
+        Ok(None) => {
+            tracing::info!(path, "no model state yet; learning from scratch");
+            Model::new(config.clone())
+        }
+        Err(error) => {
+            tracing::error!(%error, "model state rejected; learning from scratch");
+            Model::new(config.clone())
+        }
+    }
+}
+
+fn run(
+    mut model: Model,
+    mut sinks: AlertSinks<Alert>,
+    mut snapshotter: Option<Snapshotter<ModelState>>,
+    live_clock: Option<PacketClock>,
+    records: Receiver<FlowRecord>,
+    stats: &AnalysisStats,
+) {
+    let mut now_ns = 0u64;
+    let mut last_tick_ns = 0u64;
+    let mut send_alert = |alert: Alert| {
+        tracing::info!(
+            device = %alert.device,
+            vni = alert.vni,
+            detector = alert.detector.id(),
+            score = alert.score,
+            endpoint = alert.endpoint.as_deref().unwrap_or("-"),
+            "alert: {}",
+            alert.explanation
+        );
+        if let Err(error) = sinks.send(&alert) {
+            tracing::error!(%error, device = %alert.device, detector = alert.detector.id(), "failed to write an alert");
+        }
+    };
+
+    loop {
+        match records.recv_timeout(IDLE_WAIT) {
+            Ok(record) => {
+                now_ns = now_ns.max(record.end_ns);
+                model.observe(&record, &mut send_alert);
+                stats.records_processed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if let Some(clock) = &live_clock {
+            now_ns = now_ns.max(clock.now());
+        }
+        if now_ns.saturating_sub(last_tick_ns) >= TICK_INTERVAL_NS {
+            last_tick_ns = now_ns;
+            model.tick(now_ns, &mut send_alert);
+            *lock(&stats.model) = model.stats();
+        }
+        if let Some(snapshotter) = snapshotter.as_mut() {
+            save_due(snapshotter, &model, stats);
+        }
+    }
+
+    model.tick(now_ns, &mut send_alert);
+    *lock(&stats.model) = model.stats();
+    if let Some(snapshotter) = snapshotter.as_mut() {
+        match snapshotter.save_now(&model.state()) {
+            Ok(bytes) => tracing::info!(bytes, path = %snapshotter.store().path().display(), "model state saved"),
+            Err(error) => tracing::error!(%error, "failed to save the model state at shutdown"),
+        }
+    }
+    for (kind, counts) in sinks.shutdown() {
+        tracing::info!(sink = kind, sent = counts.sent, failed = counts.failed, dropped = counts.dropped, "alert sink closed");
+    }
+}
+
+fn save_due(snapshotter: &mut Snapshotter<ModelState>, model: &Model, stats: &AnalysisStats) {
+    if let Some(Err(error)) = snapshotter.tick(Instant::now(), || model.state()) {
+        tracing::error!(%error, "failed to save the model state; retrying after one interval");
+    }
+    let age = snapshotter
+        .age_seconds()
+        .map_or(u64::MAX, |secs| (secs * 1000.0) as u64);
+    stats.snapshot_age_millis.store(age, Ordering::Relaxed);
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
