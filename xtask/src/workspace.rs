@@ -21,14 +21,23 @@ pub fn build_bins(release: bool) -> Result<()> {
     cmd::status(&mut command)
 }
 
-/// Runs setup, builds every binary (the live tests start them), then runs every test of
-/// the workspace. `CI` passes through from the environment; when it is set, tests that
-/// need a capture file fail instead of skipping. The XDP and live tests need root.
+/// Runs setup, builds every binary (the live tests start them), runs every test of the
+/// workspace, then the detection evaluation (`cargo xtask eval`). `CI` passes through
+/// from the environment; when it is set, tests that need a capture file fail instead of
+/// skipping. The XDP and live tests need root.
 pub fn test() -> Result<()> {
     setup::run()?;
     build_bins(false)?;
     if !cmd::is_root() {
         eprintln!("note: not root, so the XDP and network-namespace tests will fail");
     }
-    cmd::status(cmd::cargo().args(["test", "--workspace"]))
+    cmd::status(cmd::cargo().args(["test", "--workspace"]))?;
+
+    // The detection acceptance bar: every attack kind found in every scenario
+    // seed, at most 1 false alert per 100 device-hours.
+    crate::eval::run(&crate::eval::EvalOptions {
+        seeds: vec![1, 2, 3],
+        no_build: false,
+        score_only: false,
+    })
 }

@@ -35,6 +35,8 @@ use crate::{
 pub const MODEL_QUEUE_SLOTS: usize = 65_536;
 /// Packet time between two calls of the model's `tick`.
 const TICK_INTERVAL_NS: u64 = 1_000_000_000;
+/// Wall time between two copies of the model's counters for the metrics endpoint.
+const STATS_INTERVAL: Duration = Duration::from_millis(250);
 /// How long the thread waits for a record before it checks the clock.
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
@@ -184,6 +186,7 @@ fn run(
 ) {
     let mut now_ns = 0u64;
     let mut last_tick_ns = 0u64;
+    let mut last_published = Instant::now();
     let mut send_alert = |alert: Alert| {
         tracing::info!(
             device = %alert.device,
@@ -215,6 +218,9 @@ fn run(
         if now_ns.saturating_sub(last_tick_ns) >= TICK_INTERVAL_NS {
             last_tick_ns = now_ns;
             model.tick(now_ns, &mut send_alert);
+        }
+        if last_published.elapsed() >= STATS_INTERVAL {
+            last_published = Instant::now();
             *lock(&stats.model) = model.stats();
         }
         if let Some(snapshotter) = snapshotter.as_mut() {
