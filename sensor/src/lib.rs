@@ -1,6 +1,7 @@
 //! The sensor library: every stage of the data path, one folder each
 //! (DESIGN.md §3). The `sensor` binary in `main.rs` wires them together.
 
+pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decap;

@@ -23,6 +23,8 @@ pub(crate) struct L4 {
     /// Destination port, or the ICMP identifier.
     pub dport: u16,
     pub tcp_flags: u8,
+    /// TCP sequence number (0 for other protocols).
+    pub tcp_seq: u32,
     /// Header length in bytes, for the payload arithmetic. For TCP it comes from the
     /// data offset, or is 20 when the frame ends before that field.
     pub header_len: usize,
@@ -54,6 +56,9 @@ pub(crate) fn parse_l4(
                     }
                     l4.header_len = header_len;
                     l4.tcp_flags = flags;
+                    if let Some(&[a, b, c, d]) = bytes.get(4..8) {
+                        l4.tcp_seq = u32::from_be_bytes([a, b, c, d]);
+                    }
                     l4.truncated = bytes.len() < header_len;
                 }
                 _ => l4.truncated = true,

@@ -93,6 +93,22 @@ pub struct Packet {
     /// Hash of the inner IP header (without TTL and checksum) and the first transport
     /// bytes. The two copies of a packet mirrored at both ends have equal fingerprints.
     pub fingerprint: u64,
+    /// TCP sequence number (0 for other protocols), for stream reassembly.
+    pub tcp_seq: u32,
+    /// Where the transport payload starts in the frame, and how many of its bytes
+    /// the frame holds (0 when none, or when the headers are cut). Application
+    /// parsers read `frame[payload_offset..payload_offset + payload_len]`.
+    pub payload_offset: u32,
+    pub payload_len: u32,
+}
+
+impl Packet {
+    /// The transport payload bytes `frame` holds for this packet.
+    pub fn payload<'a>(&self, frame: &'a [u8]) -> &'a [u8] {
+        let start = self.payload_offset as usize;
+        let end = start.saturating_add(self.payload_len as usize);
+        frame.get(start..end).unwrap_or(&[])
+    }
 }
 
 /// Decoder counters, cumulative since the decoder was created.
@@ -264,6 +280,18 @@ impl Decoder {
         let fingerprint =
             fingerprint::fingerprint(frame, &ip, ethertype == ETHERTYPE_IPV6, cursor.rest());
 
+        // Captured payload: after the transport header, and not past the IP length
+        // (Ethernet padding follows short packets).
+        let payload_start = cursor.pos().saturating_add(l4.header_len);
+        let captured = if l4.truncated || ip.non_first_fragment {
+            0
+        } else {
+            frame
+                .len()
+                .saturating_sub(payload_start)
+                .min(payload_bytes)
+        };
+
         let packet = Packet {
             ts_ns: 0,
             key: FlowKey {
@@ -279,6 +307,9 @@ impl Decoder {
             tcp_flags: l4.tcp_flags,
             truncated,
             fingerprint,
+            tcp_seq: l4.tcp_seq,
+            payload_offset: u32::try_from(payload_start).unwrap_or(0),
+            payload_len: u32::try_from(captured).unwrap_or(0),
         };
         Ok((packet, ip.non_first_fragment))
     }

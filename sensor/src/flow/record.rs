@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::net::IpAddr;
 
 use super::time::rfc3339_ns;
+use crate::app::meta::{DnsMeta, HttpMeta, TlsMeta};
 
 /// Version of the flow record schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -101,4 +102,13 @@ pub struct FlowRecord {
     pub src_to_dst: DirectionCounters,
     /// From `dst` to `src`.
     pub dst_to_src: DirectionCounters,
+    /// DNS query and answer, when the flow carried DNS over UDP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsMeta>,
+    /// The first HTTP/1.x request of the flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpMeta>,
+    /// The TLS (or QUIC) ClientHello of the flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsMeta>,
 }

@@ -474,6 +474,9 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         tcp_state: (key.protocol == PROTO_TCP).then(|| flow.tcp.state()),
         src_to_dst: direction_record(&out),
         dst_to_src: direction_record(&back),
+        dns: None,
+        http: None,
+        tls: None,
     }
 }
 

@@ -168,6 +168,26 @@ pub const ALERT_SINK: MetricSpec = counter(
     &["sink", "outcome"],
     "Alerts per sink by outcome: sent, failed, retried (an attempt repeated), dropped (queue full or shutdown).",
 );
+pub const APP_PARSED: MetricSpec = counter(
+    "sensor_app_messages_total",
+    &["protocol"],
+    "Application messages parsed into flow metadata: dns, http, tls (ClientHello over TCP), quic (Initial).",
+);
+pub const APP_REJECTED: MetricSpec = counter(
+    "sensor_app_rejected_payloads_total",
+    &[],
+    "Payloads on a DNS, TLS or QUIC path that their parser rejected as malformed.",
+);
+pub const APP_ABANDONED: MetricSpec = counter(
+    "sensor_app_tls_reassembly_abandoned_total",
+    &[],
+    "ClientHello reassemblies given up: too large, too many gaps, or no room for another flow.",
+);
+pub const APP_DROPPED: MetricSpec = counter(
+    "sensor_app_findings_dropped_total",
+    &[],
+    "Application findings lost because the queue to the flow writer was full or too many flows waited.",
+);
 pub const STEERED: MetricSpec = counter(
     "sensor_steered_packets_total",
     &["queue"],
@@ -206,6 +226,10 @@ pub const ALL: &[MetricSpec] = &[
     ALERTS,
     SNAPSHOT_AGE,
     ALERT_SINK,
+    APP_PARSED,
+    APP_REJECTED,
+    APP_ABANDONED,
+    APP_DROPPED,
     STEERED,
     STEER_WAITS,
 ];

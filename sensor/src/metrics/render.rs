@@ -18,7 +18,7 @@ use crate::{
     model::{Detector, Severity},
     pipeline::{
         analysis::AnalysisStats,
-        stats::{StatsBlocks, WorkerStats, load},
+        stats::{APP_PROTOCOLS, StatsBlocks, WorkerStats, load},
         writer::WriterCounts,
     },
 };
@@ -138,6 +138,18 @@ impl MetricsSources {
             .gauge(&catalog::FLOWS_ACTIVE)?
             .with_label_values::<&str>(&[])
             .set(i64::try_from(active).unwrap_or(i64::MAX));
+
+        let app = scrape.counter(&catalog::APP_PARSED)?;
+        for (index, protocol) in APP_PROTOCOLS.iter().enumerate() {
+            let count: u64 = self.stats.iter().map(|s| load(&s.app_parsed[index])).sum();
+            app.with_label_values(&[protocol]).inc_by(count);
+        }
+        total(&catalog::APP_REJECTED, sum(|s| &s.app_rejected))?;
+        total(&catalog::APP_ABANDONED, sum(|s| &s.app_hellos_abandoned))?;
+        total(
+            &catalog::APP_DROPPED,
+            sum(|s| &s.app_dropped) + load(&self.records.app_dropped),
+        )?;
 
         let rejected = scrape.counter(&catalog::DECAP_REJECTED)?;
         for (index, reason) in DecapError::ALL.iter().enumerate() {

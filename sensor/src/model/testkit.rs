@@ -85,6 +85,9 @@ impl Flow {
                 tcp_state: tcp.then_some("closed"),
                 src_to_dst: counters(10, 1000, flags),
                 dst_to_src: counters(10, 2000, flags),
+                dns: None,
+                http: None,
+                tls: None,
             },
             duration_ns: 1_000_000_000,
         }

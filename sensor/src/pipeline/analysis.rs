@@ -44,7 +44,7 @@ const IDLE_WAIT: Duration = Duration::from_millis(200);
 pub struct AnalysisConfig {
     pub model: ModelConfig,
     pub sinks: AlertSinks<Alert>,
-    /// Where the learned state is kept; `None`: nothing is persisted.
+    /// Path of the learned-state file; `None` persists nothing.
     pub state_path: Option<PathBuf>,
     pub snapshot_interval: Duration,
     /// Live capture: packet time also moves with the clock while no record

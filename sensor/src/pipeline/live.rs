@@ -15,6 +15,7 @@ use std::{
 use anyhow::Context;
 
 use crate::{
+    app::extract::AppExtractor,
     capture::{
         xdp::{XdpMode, XdpProgram, XdpSettings},
         xsk::{BindMode, QueueSocket, SocketSizes},
@@ -127,6 +128,8 @@ pub fn run_live(
             index,
             socket,
             decoder: Decoder::new(config.decap.clone()),
+            extractor: AppExtractor::new(),
+            app_events: writer.app_sender(),
             shard: Shard::new(
                 FlowConfig {
                     capacity: shard_capacity,

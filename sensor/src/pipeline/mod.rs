@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod clock;
+pub mod enrich;
 pub mod live;
 pub mod replay;
 pub mod shard;

@@ -12,6 +12,7 @@ use std::{
 
 
 use crate::{
+    app::extract::AppExtractor,
     capture::pcap::PcapReader,
     decap::{DecapCounters, Decoder},
     flow::{FlowConfig, FlowStats},
@@ -46,6 +47,8 @@ pub fn replay(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ReplaySummary> {
     let mut shard = Shard::new(flows, writer.sender());
+    let mut extractor = AppExtractor::new();
+    let app_events = writer.app_sender();
     let mut local = LocalCounts::default();
 
     let mut failure = None;
@@ -81,17 +84,25 @@ pub fn replay(
             if let Some(packet) =
                 decoder.decode_link(frame.link_type, frame.data, frame.wire_len, frame.ts_ns)
             {
+                if let Some(event) = extractor.inspect(&packet, frame.data) {
+                    // The writer outlives this loop, so the send only fails if it
+                    // died, and that error is reported when it is joined.
+                    let _ = app_events.send(event);
+                }
                 shard.observe(&packet);
             }
             shard.advance(frame.ts_ns);
             if local.frames % PUBLISH_EVERY_FRAMES == 0 {
                 stats[0].publish(&local, decoder.counters(), &shard.stats());
+                stats[0].publish_app(extractor.counters(), 0);
             }
         }
     }
 
     shard.finish();
     stats[0].publish(&local, decoder.counters(), &shard.stats());
+    stats[0].publish_app(extractor.counters(), 0);
+    drop(app_events);
     let flows = shard.stats();
     drop(shard);
     let records_written = writer.finish()?;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam::utils::CachePadded;
 
 use crate::{
+    app::extract::AppCounters,
     capture::xsk::RingStats,
     decap::{DecapCounters, DecapError},
     flow::FlowStats,
@@ -36,7 +37,16 @@ pub struct WorkerStats {
     pub ring_rx_ring_full: AtomicU64,
     pub ring_fill_empty: AtomicU64,
     pub ring_invalid_descs: AtomicU64,
+    /// Application messages parsed: DNS, HTTP, TLS, QUIC.
+    pub app_parsed: [AtomicU64; 4],
+    pub app_rejected: AtomicU64,
+    pub app_hellos_abandoned: AtomicU64,
+    /// Findings lost because the queue to the flow writer was full.
+    pub app_dropped: AtomicU64,
 }
+
+/// The `protocol` label values of `app_parsed`, in its order.
+pub const APP_PROTOCOLS: [&str; 4] = ["dns", "http", "tls", "quic"];
 
 /// The counters a worker keeps locally between publications.
 #[derive(Clone, Copy, Debug, Default)]
@@ -45,6 +55,7 @@ pub struct LocalCounts {
     pub bytes: u64,
     pub steered: u64,
     pub steer_full: u64,
+    pub app_dropped: u64,
 }
 
 impl WorkerStats {
@@ -67,6 +78,17 @@ impl WorkerStats {
         );
         store(&self.flows_evicted, flows.evicted);
         store(&self.duplicate_packets, flows.duplicates);
+    }
+
+    /// Publishes the application parsers' counters.
+    pub fn publish_app(&self, app: &AppCounters, dropped: u64) {
+        let parsed = [app.dns, app.http, app.tls, app.quic];
+        for (slot, value) in self.app_parsed.iter().zip(parsed) {
+            store(slot, value);
+        }
+        store(&self.app_rejected, app.rejected);
+        store(&self.app_hellos_abandoned, app.hellos_abandoned);
+        store(&self.app_dropped, dropped);
     }
 
     /// Publishes the kernel's ring counters for this worker's socket.

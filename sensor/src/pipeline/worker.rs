@@ -12,7 +12,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crossbeam::channel::Sender;
+
 use crate::{
+    app::{extract::AppExtractor, meta::AppEvent},
     capture::xsk::QueueSocket,
     decap::{Decoder, Packet},
     pipeline::{
@@ -34,6 +37,9 @@ pub struct Worker {
     pub index: usize,
     pub socket: QueueSocket,
     pub decoder: Decoder,
+    pub extractor: AppExtractor,
+    /// Application findings, to the flow writer.
+    pub app_events: Sender<AppEvent>,
     pub shard: Shard,
     pub mesh: Arc<Mesh>,
     pub stats: Arc<crate::pipeline::stats::StatsBlocks>,
@@ -57,6 +63,8 @@ impl Worker {
                     index,
                     socket,
                     decoder,
+                    extractor,
+                    app_events,
                     shard,
                     mesh,
                     clock,
@@ -70,6 +78,12 @@ impl Worker {
                     let ts_ns = clock.frame_time(stamp, now_mono);
                     let wire_len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
                     if let Some(packet) = decoder.decode(frame.data, wire_len, ts_ns) {
+                        if let Some(event) = extractor.inspect(&packet, frame.data) {
+                            // A full queue loses metadata, never packets.
+                            if app_events.try_send(event).is_err() {
+                                local.app_dropped += 1;
+                            }
+                        }
                         route(*index, packet, mesh, shard, stop, &mut local);
                     }
                 })
@@ -108,6 +122,7 @@ impl Worker {
     fn publish(&self, local: &LocalCounts) {
         let stats: &WorkerStats = &self.stats[self.index];
         stats.publish(local, self.decoder.counters(), &self.shard.stats());
+        stats.publish_app(self.extractor.counters(), local.app_dropped);
     }
 
     fn publish_ring_stats(&self) {
