@@ -40,6 +40,10 @@ pub enum PcapError {
     },
     #[error("{path} is not a pcap or pcapng file (unknown magic number at byte offset 0)")]
     NotPcap { path: PathBuf },
+    #[error(
+        "{path} is shorter than a pcap or pcapng file header; it is empty or was cut while being written"
+    )]
+    HeaderShort { path: PathBuf },
     #[error("{path} ends inside a record at byte offset {offset}; the file is truncated")]
     Truncated { path: PathBuf, offset: u64 },
     #[error(
@@ -103,9 +107,8 @@ impl PcapReader {
                 path: path.to_path_buf(),
             },
             ParseError::Eof | ParseError::UnexpectedEof | ParseError::Incomplete(_) => {
-                PcapError::Truncated {
+                PcapError::HeaderShort {
                     path: path.to_path_buf(),
-                    offset: 0,
                 }
             }
             ParseError::ReadError => PcapError::Read {

@@ -51,15 +51,13 @@ pub fn replay(
     let app_events = writer.app_sender();
     let mut local = LocalCounts::default();
 
-    let mut failure = None;
+    let mut failure: Option<anyhow::Error> = None;
     'files: for path in files {
         let mut reader = match PcapReader::open(path) {
             Ok(reader) => reader,
             Err(error) => {
-                failure = Some(anyhow::Error::new(error).context(format!(
-                    "failed to open capture {}",
-                    path.display()
-                )));
+                // The error names the file and what is wrong with it.
+                failure = Some(error.into());
                 break;
             }
         };
