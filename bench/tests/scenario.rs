@@ -1,5 +1,6 @@
-//! The scenario generator against the sensor's own decoder: output is deterministic
-//! per seed, every frame decodes, and each attack in the truth file is in the pcap.
+//! The scenario generator against the sensor's own decoder and DNS parser: output is
+//! deterministic per seed, every frame decodes, every DNS payload parses, and each
+//! attack in the truth file is in the pcap.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -8,10 +9,28 @@ use std::sync::OnceLock;
 use bench::scenario::{
     ATTACK_KINDS, Attack, HOUR_NS, Scenario, ScenarioConfig, generate, write_files, write_pcap,
 };
+use sensor::app::dns::{AnswerData, parse_message, rcode, rtype};
 use sensor::decap::tcp_flags::{ACK, SYN};
 use sensor::decap::{DecapConfig, Decoder, Packet};
 
 const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+const PORT_DNS: u16 = 53;
+const RESOLVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+/// What the sensor's parser read from one DNS payload.
+struct DnsSummary {
+    response: bool,
+    rcode: u8,
+    partial: bool,
+    /// Query name, dotted; empty when the message has no question.
+    name: String,
+    qtype: u16,
+    /// Types of the parsed answer records, in order.
+    answer_types: Vec<u16>,
+    /// TXT record data length of the first TXT answer.
+    txt_len: Option<u16>,
+}
 
 /// One decoded packet with plain addresses.
 struct Decoded {
@@ -22,6 +41,8 @@ struct Decoded {
     protocol: u8,
     tcp_flags: u8,
     ip_bytes: u32,
+    /// The parse of a UDP port 53 payload; the error's name when it was rejected.
+    dns: Option<Result<DnsSummary, String>>,
 }
 
 impl Decoded {
@@ -40,19 +61,71 @@ fn scenario() -> &'static (Scenario, Vec<Decoded>) {
         let decoded = scenario
             .frames
             .iter()
-            .filter_map(|f| decoder.decode(&f.frame, f.frame.len() as u32, f.ts_ns))
-            .map(|p: Packet| Decoded {
-                ts_ns: p.ts_ns,
-                src: p.key.src.to_ip(),
-                dst: p.key.dst.to_ip(),
-                dport: p.key.dport,
-                protocol: p.key.protocol,
-                tcp_flags: p.tcp_flags,
-                ip_bytes: p.ip_bytes,
+            .filter_map(|f| {
+                let packet = decoder.decode(&f.frame, f.frame.len() as u32, f.ts_ns)?;
+                Some(decoded(&packet, &f.frame))
             })
             .collect();
         (scenario, decoded)
     })
+}
+
+fn decoded(p: &Packet, frame: &[u8]) -> Decoded {
+    let is_dns =
+        p.key.protocol == PROTO_UDP && (p.key.sport == PORT_DNS || p.key.dport == PORT_DNS);
+    let dns = is_dns.then(|| summarize_dns(p.payload(frame)));
+    Decoded {
+        ts_ns: p.ts_ns,
+        src: p.key.src.to_ip(),
+        dst: p.key.dst.to_ip(),
+        dport: p.key.dport,
+        protocol: p.key.protocol,
+        tcp_flags: p.tcp_flags,
+        ip_bytes: p.ip_bytes,
+        dns,
+    }
+}
+
+fn summarize_dns(payload: &[u8]) -> Result<DnsSummary, String> {
+    let message = parse_message(payload).map_err(|error| format!("{error:?}"))?;
+    let answers = message.answers.as_slice();
+    let txt_len = answers.iter().find_map(|answer| match answer.data {
+        AnswerData::Txt { len } => Some(len),
+        _ => None,
+    });
+    Ok(DnsSummary {
+        response: message.is_response(),
+        rcode: message.rcode(),
+        partial: message.partial,
+        name: message
+            .question
+            .as_ref()
+            .map(|q| q.name.to_string())
+            .unwrap_or_default(),
+        qtype: message.question.as_ref().map_or(0, |q| q.qtype),
+        answer_types: answers.iter().map(|answer| answer.rtype).collect(),
+        txt_len,
+    })
+}
+
+/// DNS messages parsed from packets between `client` and the resolver in `packets`.
+fn resolver_dns<'a>(
+    client: IpAddr,
+    packets: impl Iterator<Item = &'a Decoded>,
+) -> impl Iterator<Item = &'a DnsSummary> {
+    let resolver = ip(RESOLVER);
+    packets
+        .filter(move |p| {
+            (p.src == client && p.dst == resolver) || (p.src == resolver && p.dst == client)
+        })
+        .filter_map(|p| p.dns.as_ref()?.as_ref().ok())
+}
+
+/// Returns the last two labels of `name`: its registered domain for the names that
+/// the attacks use, none of which is under a multi-label public suffix.
+fn last_two_labels(name: &str) -> String {
+    let labels: Vec<&str> = name.split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
 }
 
 fn pcap_bytes(scenario: &Scenario) -> Vec<u8> {
@@ -200,6 +273,7 @@ fn truth_json_fields() {
     for attack in json["attacks"].as_array().unwrap() {
         assert!(attack["detectors"].is_array(), "{attack}");
         assert!(attack["related_detectors"].is_array(), "{attack}");
+        assert!(attack["related_devices"].is_array(), "{attack}");
     }
 }
 
@@ -317,11 +391,11 @@ fn unusual_hours_in_pcap() {
 }
 
 #[test]
-fn two_days_places_every_attack() {
+fn three_days_places_every_attack() {
     let scenario = generate(&ScenarioConfig {
         seed: 9,
         devices: 12,
-        days: 2,
+        days: 3,
     })
     .unwrap();
     assert_eq!(scenario.truth.attacks.len(), ATTACK_KINDS.len());
@@ -329,7 +403,7 @@ fn two_days_places_every_attack() {
 
 #[test]
 fn generate_rejects_bad_config() {
-    let cases = [(11, 3), (201, 3), (14, 1), (14, 8)];
+    let cases = [(11, 3), (201, 3), (14, 2), (14, 8)];
     for (devices, days) in cases {
         let config = ScenarioConfig {
             seed: 1,
@@ -353,4 +427,173 @@ fn write_files_names() {
     assert!(written == pcap_bytes(scenario), "written pcap differs");
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(json["seed"], 1);
+}
+
+#[test]
+fn attack_windows_disjoint() {
+    let (scenario, _) = scenario();
+    let mut windows: Vec<(u64, u64, &str)> = scenario
+        .truth
+        .attacks
+        .iter()
+        .map(|a| (a.start_ns, a.end_ns + HOUR_NS, a.kind))
+        .collect();
+    windows.sort_unstable();
+    for pair in windows.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "{} overlaps {}",
+            pair[0].2,
+            pair[1].2
+        );
+    }
+}
+
+#[test]
+fn dns_payloads_parse() {
+    let (_, packets) = scenario();
+    let mut parsed = 0;
+    for p in packets {
+        match &p.dns {
+            Some(Ok(summary)) => {
+                assert!(!summary.partial, "partial message for {}", summary.name);
+                assert!(!summary.name.is_empty(), "message without a question");
+                parsed += 1;
+            }
+            Some(Err(error)) => panic!("DNS payload rejected: {error}"),
+            None => {}
+        }
+    }
+    assert!(parsed >= 10_000, "{parsed} DNS messages");
+}
+
+#[test]
+fn benign_dns_variety() {
+    let (scenario, packets) = scenario();
+    let learning_end = scenario.truth.start_ns + scenario.truth.learning_period_hours * HOUR_NS;
+    let responses: Vec<&DnsSummary> = packets
+        .iter()
+        .filter(|p| p.ts_ns < learning_end)
+        .filter_map(|p| p.dns.as_ref()?.as_ref().ok())
+        .filter(|summary| summary.response)
+        .collect();
+    let count = |test: &dyn Fn(&DnsSummary) -> bool| responses.iter().filter(|s| test(s)).count();
+    let cname = count(&|s| s.answer_types.contains(&rtype::CNAME));
+    let aaaa = count(&|s| s.answer_types.contains(&rtype::AAAA));
+    let txt = count(&|s| s.qtype == rtype::TXT);
+    let nxdomain = count(&|s| s.rcode == rcode::NXDOMAIN);
+    assert!(cname >= 20, "{cname} CNAME answers");
+    assert!(aaaa >= 20, "{aaaa} AAAA answers");
+    assert!(txt >= 5, "{txt} TXT answers");
+    assert!(nxdomain >= 5, "{nxdomain} NXDOMAIN answers");
+    assert!(
+        nxdomain * 50 < responses.len(),
+        "{nxdomain} of {} NXDOMAIN",
+        responses.len()
+    );
+}
+
+#[test]
+fn hashed_names_fleet_wide() {
+    let (_, packets) = scenario();
+    let resolver = ip(RESOLVER);
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut clients: BTreeSet<IpAddr> = BTreeSet::new();
+    for p in packets.iter().filter(|p| p.dst == resolver) {
+        let Some(Ok(summary)) = &p.dns else { continue };
+        if last_two_labels(&summary.name) == "shieldav.net" {
+            names.insert(&summary.name);
+            clients.insert(p.src);
+        }
+    }
+    assert!(names.len() >= 1000, "{} hashed names", names.len());
+    assert!(clients.len() >= 10, "{} devices", clients.len());
+}
+
+#[test]
+fn dns_tunnelling_in_pcap() {
+    let (_, packets) = scenario();
+    let attack = attack("dns_tunnelling");
+    let device = ip(attack.device);
+    let mut names_by_domain: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    let mut txt_lens = Vec::new();
+    for summary in resolver_dns(device, during(attack, packets)) {
+        if summary.qtype != rtype::TXT {
+            continue;
+        }
+        if summary.response {
+            txt_lens.extend(summary.txt_len);
+        } else {
+            names_by_domain
+                .entry(last_two_labels(&summary.name))
+                .or_default()
+                .insert(&summary.name);
+        }
+    }
+    let (domain, names) = names_by_domain
+        .into_iter()
+        .max_by_key(|(_, names)| names.len())
+        .unwrap();
+    assert!(names.len() >= 250, "{} names under {domain}", names.len());
+
+    let base32 = |c: char| c.is_ascii_lowercase() || ('2'..='7').contains(&c);
+    for name in &names {
+        let first = name.split('.').next().unwrap_or("");
+        assert!(first.len() >= 50, "short label in {name}");
+        assert!(first.chars().all(base32), "label not base32 in {name}");
+    }
+
+    assert!(txt_lens.len() >= 250, "{} TXT answers", txt_lens.len());
+    assert!(
+        txt_lens.iter().all(|len| (180..=230).contains(len)),
+        "TXT lengths {txt_lens:?}"
+    );
+
+    let minutes = (attack.end_ns - attack.start_ns) / (60 * 1_000_000_000);
+    assert!((20..=40).contains(&minutes), "{minutes} minutes");
+}
+
+#[test]
+fn dga_in_pcap() {
+    let (_, packets) = scenario();
+    let attack = attack("dga");
+    let device = ip(attack.device);
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    let mut tlds: BTreeSet<&str> = BTreeSet::new();
+    let (mut answers, mut nxdomain) = (0, 0);
+    for summary in resolver_dns(device, during(attack, packets)) {
+        let Some(tld) = summary.name.rsplit('.').next() else {
+            continue;
+        };
+        if summary.response {
+            answers += 1;
+            if summary.rcode == rcode::NXDOMAIN {
+                nxdomain += 1;
+                names.insert(&summary.name);
+                tlds.insert(tld);
+            }
+        }
+    }
+    assert!(names.len() >= 70, "{} NXDOMAIN names", names.len());
+    assert!(tlds.len() >= 4, "{} top-level domains", tlds.len());
+    assert!(
+        nxdomain * 100 >= answers * 90,
+        "{nxdomain} of {answers} NXDOMAIN"
+    );
+    let minutes = (attack.end_ns - attack.start_ns) / (60 * 1_000_000_000);
+    assert!((5..=15).contains(&minutes), "{minutes} minutes");
+}
+
+#[test]
+fn dns_attacks_forwarded() {
+    let (_, packets) = scenario();
+    let resolver = ip(RESOLVER);
+    for kind in ["dns_tunnelling", "dga"] {
+        let attack = attack(kind);
+        assert_eq!(attack.related_devices, vec![RESOLVER], "{kind}");
+        let upstream = during(attack, packets)
+            .filter(|p| p.src == resolver && p.dport == PORT_DNS)
+            .count();
+        assert!(upstream >= 70, "{kind}: {upstream} upstream queries");
+    }
 }

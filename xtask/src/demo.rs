@@ -103,6 +103,10 @@ pub fn run(options: &DemoOptions) -> Result<()> {
     let flow_summary = summary::summarize_flows(&flows);
     let samples = summary::parse_metrics(&metrics);
     print!("{}", summary::render(&flow_summary, &samples));
+    println!(
+        "(metrics were scraped before the sensor stopped; it writes the flows still open at stop, so the flow file holds {} records)",
+        flows.lines().count()
+    );
     println!("flow records: {}", flows_path.display());
 
     lab.down()?;

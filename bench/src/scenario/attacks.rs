@@ -9,6 +9,7 @@ use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
 
 use super::benign::{Background, browse};
+use super::dns_attacks::{dga, dns_tunnelling};
 use super::flow::{FlowSpec, Shape, is_internal};
 use super::plan::Plan;
 use super::time::{DAY_NS, HOUR_NS, MINUTE_NS, SECOND_NS, day_index, is_weekend, uniform_time};
@@ -19,8 +20,10 @@ use super::topology::{
 /// An alert within this long after an attack's last packet still counts for it, so no
 /// other attack starts within it.
 pub const MATCH_GRACE_NS: u64 = HOUR_NS;
-/// Placement attempts before giving up on a window that overlaps no other attack.
-const MAX_PLACEMENT_DRAWS: u32 = 1000;
+/// Draws of one attack's start before the placement of every attack starts over, and
+/// rounds of placement before giving up.
+const MAX_PLACEMENT_DRAWS: u32 = 200;
+const MAX_PLACEMENT_ROUNDS: u32 = 50;
 /// Ports probed by the port scan.
 const SCAN_PORTS: usize = 200;
 /// Addresses probed by the host sweep.
@@ -40,15 +43,18 @@ const COMMON_PORTS: [u16; 24] = [
 ];
 const PORT_RDP: u16 = 3389;
 
-/// The kinds of attack, in the order they are placed.
-pub const KINDS: [&str; 7] = [
+/// The kinds of attack, in the order they are placed: those bound to working hours
+/// first.
+pub const KINDS: [&str; 9] = [
     "unusual_hours",
     "port_scan",
     "host_sweep",
     "lateral_movement",
+    "dga",
     "ssh_brute_force",
     "exfiltration",
     "beaconing",
+    "dns_tunnelling",
 ];
 
 /// One injected attack, as the truth file states it.
@@ -65,6 +71,10 @@ pub struct Attack {
     /// Detectors whose alert on `device` within the attack's window is a side effect of
     /// the attack: neither a detection nor a false alert.
     pub related_detectors: Vec<&'static str>,
+    /// Other devices whose alerts from `detectors` or `related_detectors` within the
+    /// attack's window are side effects: the resolver, which forwards a DNS attack's
+    /// queries upstream.
+    pub related_devices: Vec<Ipv4Addr>,
     pub description: String,
 }
 
@@ -81,6 +91,8 @@ pub fn detectors_of(kind: &str) -> (Vec<&'static str>, Vec<&'static str>) {
         "beaconing" => (vec!["beaconing"], vec!["rare_endpoint"]),
         "lateral_movement" => (vec!["lateral_movement"], vec![]),
         "unusual_hours" => (vec!["unusual_hours"], vec![]),
+        "dns_tunnelling" => (vec!["dns_tunnelling"], vec![]),
+        "dga" => (vec!["dga"], vec!["rare_endpoint"]),
         _ => (vec![], vec![]),
     }
 }
@@ -102,6 +114,8 @@ fn window_of(kind: &str) -> Window {
         "lateral_movement" => (10, 15, true, 40 * MINUTE_NS),
         "ssh_brute_force" => (0, 21, false, 20 * MINUTE_NS),
         "exfiltration" => (0, 21, false, HOUR_NS),
+        "dga" => (10, 16, true, 20 * MINUTE_NS),
+        "dns_tunnelling" => (0, 21, false, 45 * MINUTE_NS),
         _ => (0, 20, false, BEACON_DURATION_NS + 5 * MINUTE_NS),
     };
     Window {
@@ -118,6 +132,10 @@ struct Cast {
     brute_force_victim: usize,
     exfiltrator: usize,
     beacon: usize,
+    /// The server that tunnels data over DNS, and the workstation infected with DGA
+    /// malware.
+    tunneller: usize,
+    dga_host: usize,
 }
 
 fn cast(plan: &mut Plan) -> Cast {
@@ -137,11 +155,15 @@ fn cast(plan: &mut Plan) -> Cast {
         .collect();
     beacon_hosts.sort_unstable();
     let beacon = *beacon_hosts.choose(&mut plan.rng).unwrap_or(&0);
+    let tunneller = *data_holders.choose(&mut plan.rng).unwrap_or(&0);
+    let dga_host = *workstations.choose(&mut plan.rng).unwrap_or(&0);
     Cast {
         workstations,
         brute_force_victim,
         exfiltrator,
         beacon,
+        tunneller,
+        dga_host,
     }
 }
 
@@ -152,15 +174,25 @@ pub fn add_attacks(
     learning_end_ns: u64,
 ) -> Result<Vec<Attack>> {
     let cast = cast(plan);
-    let mut occupied: Vec<(u64, u64)> = Vec::new();
+    let starts = place_all(plan, learning_end_ns)?;
     let mut attacks = Vec::new();
-    for kind in KINDS {
-        let start = place(plan, kind, learning_end_ns, &occupied)?;
+    for (kind, start) in KINDS.into_iter().zip(starts) {
         let first_flow = plan.flows.len();
         let (device, description) = inject(plan, kind, start, &cast, background)?;
         let (start_ns, end_ns) = span(&plan.flows[first_flow..]);
-        occupied.push((start_ns, end_ns + MATCH_GRACE_NS));
+        if end_ns > start + window_of(kind).duration_ns {
+            bail!(
+                "the {kind} attack lasted {} s, longer than the {} s its window allows",
+                (end_ns - start) / SECOND_NS,
+                window_of(kind).duration_ns / SECOND_NS
+            );
+        }
         let (detectors, related_detectors) = detectors_of(kind);
+        let related_devices = if kind == "dns_tunnelling" || kind == "dga" {
+            vec![plan.topology.resolver()]
+        } else {
+            Vec::new()
+        };
         attacks.push(Attack {
             kind,
             device: plan.topology.devices[device].addr,
@@ -168,6 +200,7 @@ pub fn add_attacks(
             end_ns,
             detectors,
             related_detectors,
+            related_devices,
             description,
         });
     }
@@ -190,13 +223,34 @@ fn span(flows: &[FlowSpec]) -> (u64, u64) {
     (first, last)
 }
 
+/// Draws a start time for every kind in [`KINDS`] order, none of whose windows
+/// (start to maximum duration plus the match grace) overlap. When a kind finds no
+/// room, the earlier draws blocked it, so every kind is drawn again.
+fn place_all(plan: &mut Plan, learning_end_ns: u64) -> Result<Vec<u64>> {
+    'rounds: for _ in 0..MAX_PLACEMENT_ROUNDS {
+        let mut occupied: Vec<(u64, u64)> = Vec::new();
+        for kind in KINDS {
+            let Some(start) = place(plan, kind, learning_end_ns, &occupied) else {
+                continue 'rounds;
+            };
+            occupied.push((start, start + window_of(kind).duration_ns + MATCH_GRACE_NS));
+        }
+        return Ok(occupied.into_iter().map(|(start, _)| start).collect());
+    }
+    bail!(
+        "no times found for the {} attacks in which no two windows overlap; use more days \
+         (--days 3 or more)",
+        KINDS.len()
+    )
+}
+
 /// Draws a start time for `kind` whose window overlaps none in `occupied`.
 fn place(
     plan: &mut Plan,
     kind: &str,
     learning_end_ns: u64,
     occupied: &[(u64, u64)],
-) -> Result<u64> {
+) -> Option<u64> {
     let window = window_of(kind);
     let last_day = day_index(plan.end_ns - 1);
     let mut first_day = day_index(learning_end_ns);
@@ -220,13 +274,10 @@ fn place(
         let fits = start >= learning_end_ns + HOUR_NS && end < plan.end_ns;
         let free = occupied.iter().all(|&(a, b)| end <= a || start >= b);
         if fits && free {
-            return Ok(start);
+            return Some(start);
         }
     }
-    bail!(
-        "no time found for the {kind} attack that overlaps no other attack; \
-         use more days (--days 3 or more)"
-    )
+    None
 }
 
 /// Adds the flows of one attack; returns its device index and description.
@@ -247,6 +298,8 @@ fn inject(
         "ssh_brute_force" => ssh_brute_force(plan, start, cast.brute_force_victim),
         "exfiltration" => exfiltration(plan, start, cast.exfiltrator),
         "beaconing" => beaconing(plan, start, cast.beacon),
+        "dns_tunnelling" => dns_tunnelling(plan, start, cast.tunneller),
+        "dga" => dga(plan, start, cast.dga_host),
         other => bail!("unknown attack kind {other}"),
     })
 }

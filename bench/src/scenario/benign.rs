@@ -9,15 +9,19 @@ use std::net::Ipv4Addr;
 use rand::Rng;
 use rand::seq::SliceRandom;
 
+use super::benign_dns;
+use super::dns::rtype;
 use super::flow::Shape;
+use super::names::{self, Lookup};
 use super::plan::Plan;
+use super::resolver::resolve;
 use super::time::{
     DAY_NS, HOUR_NS, MINUTE_NS, SECOND_NS, day_index, diurnal, is_weekend, log_normal, poisson,
     uniform_time,
 };
 use super::topology::{
-    DNS_UPSTREAMS, NTP_SERVERS, PACKAGE_MIRRORS, PARTNER_API, PORT_APP, PORT_HTTPS, PORT_NTP,
-    PORT_RSYNC, PORT_SSH, Role, SAAS_COUNT, WEB_CLIENT_POOL, saas_endpoint, web_client,
+    NTP_SERVERS, PACKAGE_MIRRORS, PARTNER_API, PORT_APP, PORT_HTTPS, PORT_NTP, PORT_RSYNC,
+    PORT_SSH, Role, SAAS_COUNT, WEB_CLIENT_POOL, saas_endpoint, web_client,
 };
 
 /// Inbound HTTPS connections per hour to each web server at the daily peak.
@@ -31,8 +35,15 @@ const RETURNING_CLIENTS: u32 = 300;
 const RETURNING_SHARE: f64 = 0.3;
 /// DNS lookups per hour of each always-on device at the daily peak.
 const SERVER_DNS_PEAK_PER_HOUR: f64 = 6.0;
-/// Share of lookups that miss the resolver's cache and go upstream.
-const CACHE_MISS_SHARE: f64 = 0.25;
+/// Share of server lookups that first try the name with the search domain appended.
+const SEARCH_SUFFIX_SHARE: f64 = 0.03;
+/// Share of browsing lookups that also ask for the AAAA record (dual-stack clients).
+const AAAA_SHARE: f64 = 0.4;
+/// Share of browsing lookups preceded by a mistyped name.
+const TYPO_SHARE: f64 = 0.02;
+/// Share of browsing connections that look the name up first (the rest use a cached
+/// answer).
+const BROWSE_LOOKUP_SHARE: f64 = 0.35;
 /// NTP poll interval (ntpd and chrony reach 1024 s once the clock is stable).
 const NTP_POLL_NS: u64 = 1024 * SECOND_NS;
 /// Partner API calls per hour of each application server at the daily peak.
@@ -117,6 +128,7 @@ pub fn add_background(plan: &mut Plan, learning_end_ns: u64) -> Background {
     admin_ssh(plan, days);
     partner_api(plan);
     workstations(plan, &awake, &saas_weights, &noise);
+    benign_dns::add(plan, &awake, days);
 
     Background {
         saas_weights,
@@ -223,16 +235,6 @@ fn weighted_index(plan: &mut Plan, weights: &[f64]) -> usize {
     weights.len().saturating_sub(1)
 }
 
-/// Adds a lookup through the internal resolver, and the upstream query on a cache miss.
-fn lookup(plan: &mut Plan, t: u64, client: Ipv4Addr, name: &str, answer: Ipv4Addr) {
-    let resolver = plan.topology.resolver();
-    plan.add_dns(t, client, resolver, name, answer);
-    if plan.rng.random_bool(CACHE_MISS_SHARE) {
-        let upstream = DNS_UPSTREAMS[plan.rng.random_range(0..DNS_UPSTREAMS.len())];
-        plan.add_dns(t + 200_000, resolver, upstream, name, answer);
-    }
-}
-
 /// Draws an activity factor between 0.85 and 1.15 for each day.
 fn day_factors(plan: &mut Plan, days: u64) -> Vec<f64> {
     (0..days.max(1))
@@ -319,30 +321,63 @@ fn web_traffic(plan: &mut Plan, noise: &NoiseTimes) {
     }
 }
 
-/// Returns the names that each role looks up.
-fn server_names(role: Role) -> &'static [&'static str] {
+/// Returns the lookups that a device of `role` sends: internal names answered with
+/// the device that serves them, and the external services the role uses.
+fn server_lookups(plan: &Plan, role: Role) -> Vec<Lookup> {
+    let topology = plan.topology;
+    let first = |role: Role| {
+        topology
+            .with_role(role)
+            .first()
+            .map_or(Ipv4Addr::new(10, 0, 0, 100), |&i| topology.devices[i].addr)
+    };
+    let internal = |host: &str, role: Role| names::internal(host, first(role));
     match role {
-        Role::Web => &["app.internal.example.net", "static.cdn.example.com"],
-        Role::App => &[
-            "db.internal.example.net",
-            "api.partner.example.com",
-            "cache.internal.example.net",
+        Role::Web => vec![
+            internal("app", Role::App),
+            names::address(
+                "assets.shopfront-cdn.net",
+                rtype::A,
+                Ipv4Addr::new(203, 0, 113, 40),
+                Some("shopfront.b-0009.edgefront.net"),
+                300,
+            ),
         ],
-        Role::Database => &["backup.internal.example.net"],
-        Role::Backup => &["backup.internal.example.net", "storage.example.org"],
-        Role::Admin => &["monitor.internal.example.net", "app.internal.example.net"],
-        Role::Resolver | Role::Workstation => &["time.example.org"],
+        Role::App => vec![
+            internal("db", Role::Database),
+            names::internal("cache", Ipv4Addr::new(10, 0, 2, 50)),
+            partner_api_lookup(),
+        ],
+        Role::Database | Role::Admin | Role::Backup => vec![
+            internal("backup", Role::Backup),
+            internal("monitor", Role::Admin),
+        ],
+        Role::Resolver | Role::Workstation => {
+            vec![names::address(
+                "time.ntppool.example",
+                rtype::A,
+                NTP_SERVERS[0],
+                None,
+                300,
+            )]
+        }
     }
 }
 
-/// Adds the DNS lookups of the always-on devices except the resolver itself.
+/// Returns the lookup of the partner API's name.
+fn partner_api_lookup() -> Lookup {
+    names::address("api.paymentpartner.com", rtype::A, PARTNER_API, None, 60)
+}
+
+/// Adds the DNS lookups of the always-on devices except the resolver itself. A few
+/// first try the name with the search domain appended and get NXDOMAIN.
 fn always_on_dns(plan: &mut Plan) {
     let topology = plan.topology;
     for device in &topology.devices {
         if !device.role.always_on() || device.role == Role::Resolver {
             continue;
         }
-        let names = server_names(device.role);
+        let lookups = server_lookups(plan, device.role);
         let arrivals = poisson(
             &mut plan.rng,
             plan.start_ns,
@@ -351,8 +386,15 @@ fn always_on_dns(plan: &mut Plan) {
             |t| SERVER_DNS_PEAK_PER_HOUR * (0.5 + diurnal(t)),
         );
         for t in arrivals {
-            let name = names[plan.rng.random_range(0..names.len())];
-            lookup(plan, t, device.addr, name, Ipv4Addr::new(10, 0, 0, 100));
+            let lookup = &lookups[plan.rng.random_range(0..lookups.len())];
+            let mut at = t;
+            if plan.rng.random_bool(SEARCH_SUFFIX_SHARE)
+                && let Some(answered) =
+                    resolve(plan, t, device.addr, &names::search_suffix(&lookup.name))
+            {
+                at = answered + 100_000;
+            }
+            resolve(plan, at, device.addr, lookup);
         }
     }
 }
@@ -388,7 +430,8 @@ fn package_updates(plan: &mut Plan, days: u64) {
         for day in 0..days {
             let at = plan.start_ns + day * DAY_NS + 2 * HOUR_NS + index as u64 * 3 * MINUTE_NS;
             let mut t = uniform_time(&mut plan.rng, at, at + 10 * MINUTE_NS);
-            lookup(plan, t, device.addr, "deb.mirror.example.org", mirror);
+            let lookup = names::mirror(index % PACKAGE_MIRRORS.len(), mirror);
+            resolve(plan, t, device.addr, &lookup);
             t += 50_000_000;
             for _ in 0..plan.rng.random_range(2..=4) {
                 let shape = Shape::TcpSession {
@@ -513,7 +556,7 @@ fn partner_api(plan: &mut Plan) {
         );
         for t in arrivals {
             if plan.rng.random_bool(0.2) {
-                lookup(plan, t, addr, "api.partner.example.com", PARTNER_API);
+                resolve(plan, t, addr, &partner_api_lookup());
             }
             let shape = Shape::TcpSession {
                 rounds: 1,
@@ -571,14 +614,28 @@ fn workstations(
     }
 }
 
-/// Adds one browsing connection from `client` to `endpoint`, with a DNS lookup first
-/// when the name is not cached.
+/// Adds one browsing connection from `client` to `endpoint`, with DNS lookups first
+/// when the name is not cached: A, often AAAA too, and now and then a mistyped name
+/// before the right one.
 pub fn browse(plan: &mut Plan, t: u64, client: Ipv4Addr, endpoint: Ipv4Addr) {
     let mut start = t;
-    if plan.rng.random_bool(0.35) {
-        let name = format!("app{}.saas.example.com", endpoint.octets()[3]);
-        lookup(plan, t, client, &name, endpoint);
-        start += 30_000_000;
+    if plan.rng.random_bool(BROWSE_LOOKUP_SHARE) {
+        let lookup = names::saas(endpoint, rtype::A);
+        if plan.rng.random_bool(TYPO_SHARE) {
+            let typo = names::typo(&mut plan.rng, &lookup.name);
+            resolve(plan, start, client, &typo);
+            start += plan.rng.random_range(3..9) * SECOND_NS;
+        }
+        let answered = resolve(plan, start, client, &lookup);
+        if plan.rng.random_bool(AAAA_SHARE) {
+            resolve(
+                plan,
+                start + 50_000,
+                client,
+                &names::saas(endpoint, rtype::AAAA),
+            );
+        }
+        start = answered.unwrap_or(start) + 1_000_000;
     }
     let shape = Shape::TcpSession {
         rounds: plan.rng.random_range(1..=4),

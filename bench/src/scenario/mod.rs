@@ -6,10 +6,14 @@
 
 mod attacks;
 mod benign;
+mod benign_dns;
 mod dns;
+mod dns_attacks;
 mod flow;
+mod names;
 mod pcap_file;
 mod plan;
+mod resolver;
 mod time;
 mod topology;
 mod truth;
@@ -34,8 +38,10 @@ use topology::{COLLECTOR_MAC, ROUTER_MAC};
 
 /// Learning period written to the truth file; attacks start after it.
 pub const LEARNING_PERIOD_HOURS: u64 = 24;
-/// Minimum days: the learning day and one evaluated day.
-pub const MIN_DAYS: u32 = 2;
+/// Minimum days: the learning day and two evaluated days. With one evaluated
+/// day a workstation first seen in the morning has never been observed through
+/// a night when the unusual-hours attack runs, so that attack cannot be detected.
+pub const MIN_DAYS: u32 = 3;
 /// Maximum days: a week keeps a default-size pcap near 150 MB (an estimate: 60 MB for
 /// 3 days).
 pub const MAX_DAYS: u32 = 7;

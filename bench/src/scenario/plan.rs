@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::dns;
 use super::flow::{FlowSpec, Shape, is_internal};
+use super::names::Lookup;
 use super::time::MINUTE_NS;
 use super::topology::{PORT_DNS, Topology};
 
@@ -93,14 +94,6 @@ impl<'a> Plan<'a> {
         server_port: u16,
         shape: Shape,
     ) -> Option<u64> {
-        // NOTE: each flow is mirrored once, from its client's ENI when the client is a
-        // device. AWS mirrors a flow between two monitored ENIs at both ENIs. The
-        // sensor drops the second copy as a duplicate, so one copy gives the same
-        // flow records.
-        let mirror = self
-            .topology
-            .index_of(client)
-            .or_else(|| self.topology.index_of(server))?;
         let rtt_ns = self.rtt(client, server);
         let spec = FlowSpec {
             start_ns,
@@ -110,32 +103,58 @@ impl<'a> Plan<'a> {
             server_port,
             rtt_ns,
             shape,
-            mirror,
+            mirror: 0,
         };
-        let end = start_ns + estimate_duration(&spec);
-        if start_ns < self.start_ns || end >= self.end_ns {
-            return None;
-        }
-        self.flows.push(spec);
-        Some(end)
+        self.push(spec)
     }
 
-    /// Adds a DNS lookup of `name` from `client` to `resolver`, answered with `answer`.
-    /// Returns the time of the response.
+    /// Adds `lookup` as one UDP exchange from `client` to the DNS server `server`,
+    /// answered `rtt_ns` after the query. Returns the time of the response.
     pub fn add_dns(
         &mut self,
         start_ns: u64,
         client: Ipv4Addr,
-        resolver: Ipv4Addr,
-        name: &str,
-        answer: Ipv4Addr,
+        server: Ipv4Addr,
+        lookup: &Lookup,
+        rtt_ns: u64,
     ) -> Option<u64> {
         let id: u16 = self.rng.random();
         let shape = Shape::Udp {
-            request: dns::query(id, name),
-            response: Some(dns::response(id, name, answer)),
+            request: dns::query(id, &lookup.name, lookup.qtype),
+            response: Some(dns::response(id, &lookup.name, lookup.qtype, &lookup.reply)),
         };
-        self.add(start_ns, client, resolver, PORT_DNS, shape)
+        let client_port = self.ephemeral_port(client);
+        let spec = FlowSpec {
+            start_ns,
+            client,
+            client_port,
+            server,
+            server_port: PORT_DNS,
+            rtt_ns,
+            shape,
+            mirror: 0,
+        };
+        self.push(spec)
+    }
+
+    /// Sets the flow's mirroring device and keeps the flow when it lies inside the
+    /// scenario's time range. Returns the time of its last packet; `None` when the flow
+    /// was dropped or neither end is a device.
+    fn push(&mut self, mut spec: FlowSpec) -> Option<u64> {
+        // NOTE: each flow is mirrored once, from its client's ENI when the client is a
+        // device. AWS mirrors a flow between two monitored ENIs at both ENIs. The
+        // sensor drops the second copy as a duplicate, so one copy gives the same
+        // flow records.
+        spec.mirror = self
+            .topology
+            .index_of(spec.client)
+            .or_else(|| self.topology.index_of(spec.server))?;
+        let end = spec.start_ns + estimate_duration(&spec);
+        if spec.start_ns < self.start_ns || end >= self.end_ns {
+            return None;
+        }
+        self.flows.push(spec);
+        Some(end)
     }
 }
 

@@ -46,6 +46,11 @@ impl Truth {
                     "end_ns": attack.end_ns,
                     "detectors": attack.detectors,
                     "related_detectors": attack.related_detectors,
+                    "related_devices": attack
+                        .related_devices
+                        .iter()
+                        .map(Ipv4Addr::to_string)
+                        .collect::<Vec<String>>(),
                     "description": attack.description,
                 })
             })

@@ -196,6 +196,41 @@ pub struct ModelArgs {
     /// much learning.
     #[arg(long, env = "SENSOR_SNAPSHOT_INTERVAL_SECS", default_value_t = 300)]
     pub snapshot_interval_secs: u64,
+
+    /// Most devices the model tracks; beyond it the least recently seen is
+    /// forgotten and counted. Each device costs roughly 10 KB, more with many peers.
+    #[arg(long, env = "SENSOR_MODEL_MAX_DEVICES", default_value_t = 65_536)]
+    pub model_max_devices: usize,
+
+    /// Most peers one device profile keeps; beyond it the least recently seen
+    /// is forgotten and counted.
+    #[arg(long, env = "SENSOR_MODEL_MAX_PEERS", default_value_t = 4096)]
+    pub model_max_peers: usize,
+}
+
+/// Refuses a `--model-state` path that could never be saved or read: its
+/// directory is missing, or the path is a directory or a special file.
+fn check_state_path(path: &std::path::Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "invalid --model-state {}: directory {} does not exist; create it first",
+            path.display(),
+            dir.display()
+        );
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            anyhow::bail!(
+                "invalid --model-state {}: it exists and is not a regular file; pick a file path",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Parses one item of a comma-separated list, ignoring spaces around it.
@@ -242,6 +277,18 @@ impl ModelArgs {
             self.learning_period_hours.saturating_mul(3600),
         );
         config.alert_cooldown = std::time::Duration::from_secs(self.alert_cooldown_secs);
+        if self.model_max_devices == 0 || self.model_max_peers == 0 {
+            anyhow::bail!(
+                "invalid --model-max-devices {} / --model-max-peers {}: both must be at least 1",
+                self.model_max_devices,
+                self.model_max_peers
+            );
+        }
+        config.max_devices = self.model_max_devices;
+        config.max_peers_per_device = self.model_max_peers;
+        if let Some(path) = &self.model_state {
+            check_state_path(path)?;
+        }
         Ok(config)
     }
 }

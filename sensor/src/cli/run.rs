@@ -76,7 +76,16 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         duration: args.duration_secs.map(Duration::from_secs),
         cpus,
     };
-    let analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
+    let mut analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
+    // The mirror sources' own networks hold monitored devices too (their ENIs),
+    // unless the operator named the home networks explicitly.
+    if args.model.home_net.is_empty() {
+        for net in &args.mirror_source {
+            if !analysis.model.home_nets.contains(net) {
+                analysis.model.home_nets.push(*net);
+            }
+        }
+    }
     run_live(config, analysis, stop)
 }
 

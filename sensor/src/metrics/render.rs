@@ -187,6 +187,9 @@ fn render_analysis(scrape: &Scrape, analysis: &AnalysisStats) -> Result<(), prom
     events
         .with_label_values(&["dropped"])
         .inc_by(load(&analysis.records_dropped));
+    events
+        .with_label_values(&["rejected_time"])
+        .inc_by(load(&analysis.records_rejected_time));
 
     let alerts = scrape.counter(&catalog::ALERTS)?;
     for detector in Detector::ALL {

@@ -118,6 +118,10 @@ pub struct Alert {
     /// The peer (`addr` or `addr:port`, IPv6 in brackets) the alert concerns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The name that the device's own DNS responses gave for the endpoint's address,
+    /// most recent first; absent when it resolved none that is still within its TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
     /// One sentence with the numbers that made the behaviour unusual.
     pub explanation: String,
     /// At most [`MAX_ALERT_FLOWS`] flows behind the alert, oldest first.
@@ -158,6 +162,7 @@ impl Alert {
             severity: Severity::from_score(score),
             attack_technique: detector.attack_technique().map(str::to_owned),
             endpoint,
+            endpoint_name: None,
             explanation,
             flows,
         }
@@ -170,6 +175,20 @@ pub fn endpoint_with_port(addr: IpAddr, port: u16) -> String {
         IpAddr::V4(v4) => format!("{v4}:{port}"),
         IpAddr::V6(v6) => format!("[{v6}]:{port}"),
     }
+}
+
+/// Parses the address of an endpoint written by [`endpoint_with_port`] or as a bare
+/// address; `None` for anything else (a domain name).
+pub fn endpoint_addr(endpoint: &str) -> Option<IpAddr> {
+    if let Ok(addr) = endpoint.parse() {
+        return Some(addr);
+    }
+    if let Some(rest) = endpoint.strip_prefix('[') {
+        let (v6, _port) = rest.split_once("]:")?;
+        return v6.parse().ok();
+    }
+    let (v4, _port) = endpoint.rsplit_once(':')?;
+    v4.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
 #[cfg(test)]
@@ -290,6 +309,23 @@ mod tests {
         let json: serde_json::Value = serde_json::to_value(&alert).unwrap();
         assert!(json["attack_technique"].is_null());
         assert!(json.get("endpoint").is_none());
+    }
+
+    #[test]
+    fn endpoint_addr_cases() {
+        let cases = [
+            ("203.0.113.9:443", Some("203.0.113.9")),
+            ("203.0.113.9", Some("203.0.113.9")),
+            ("[2001:db8::1]:443", Some("2001:db8::1")),
+            ("2001:db8::1", Some("2001:db8::1")),
+            ("tunnel.example", None),
+            ("[2001:db8::1", None),
+            ("", None),
+        ];
+        for (endpoint, addr) in cases {
+            let expected = addr.map(|a| a.parse::<IpAddr>().unwrap());
+            assert_eq!(endpoint_addr(endpoint), expected, "{endpoint}");
+        }
     }
 
     #[test]

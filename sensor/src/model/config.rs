@@ -3,6 +3,8 @@
 //! evidence each detector needs before it scores.
 
 use ipnet::IpNet;
+
+use crate::app::passive_dns::PassiveDnsConfig;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -53,6 +55,8 @@ pub struct ModelConfig {
     pub min_alert_score: f64,
     /// Minimum evidence and scales of the detectors.
     pub detectors: DetectorConfig,
+    /// Bounds of each device's passive DNS map, which names alert endpoints.
+    pub passive_dns: PassiveDnsConfig,
 }
 
 impl Default for ModelConfig {
@@ -69,6 +73,11 @@ impl Default for ModelConfig {
             auth_ports: DEFAULT_AUTH_PORTS.to_vec(),
             min_alert_score: 0.6,
             detectors: DetectorConfig::default(),
+            passive_dns: PassiveDnsConfig {
+                max_addresses: 256,
+                max_names_per_address: 2,
+                ..PassiveDnsConfig::default()
+            },
         }
     }
 }
@@ -123,6 +132,14 @@ pub struct DetectorConfig {
     pub outbound_min_bytes: u64,
     /// Connections in one hour below which unusual hours never scores.
     pub unusual_hours_min_connections: u32,
+    /// Window over which the DNS tunnelling and DGA detectors count names.
+    pub dns_window: Duration,
+    /// Distinct names under one registered domain in the DNS window before DNS
+    /// tunnelling scores, above twice the device's past peak for that domain.
+    pub dns_tunnel_min_names: u32,
+    /// Distinct random-looking NXDOMAIN domains in the DNS window before DGA scores,
+    /// above the device's past peak.
+    pub dga_min_domains: u32,
 }
 
 impl Default for DetectorConfig {
@@ -140,6 +157,9 @@ impl Default for DetectorConfig {
             beacon_max_interval: Duration::from_secs(6 * 3600),
             outbound_min_bytes: 1_000_000,
             unusual_hours_min_connections: 6,
+            dns_window: Duration::from_secs(600),
+            dns_tunnel_min_names: 40,
+            dga_min_domains: 8,
         }
     }
 }

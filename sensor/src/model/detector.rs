@@ -4,11 +4,6 @@
 use serde::{Deserialize, Serialize};
 
 /// A detector. The serialized form is the `detector` field of an alert.
-///
-/// NOTE: `DnsTunnelling` and `Dga` are reserved: no detector emits them yet, because
-/// they need DNS query and answer metadata, and the model receives flow records only.
-/// A detector for them adds a module under `detect/` and a call in `engine.rs`, like
-/// the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Detector {

@@ -1,12 +1,13 @@
 //! The profile of one device (a home-network address in one VNI): its peers, services,
-//! hour-of-week profile, volume statistics, how often it does something new, and the
-//! short-term trackers of the scan, brute-force and beaconing detectors.
+//! hour-of-week profile, volume statistics, DNS baseline, how often it does something
+//! new, and the short-term trackers of the detectors.
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 use super::alert::{AlertFlow, MAX_ALERT_FLOWS};
 use super::detect::Trackers;
+use super::dns_profile::DnsProfile;
 use super::hours::HourProfile;
 use super::peers::PeerTable;
 use super::services::ServiceTable;
@@ -45,6 +46,10 @@ pub struct Device {
     /// The current volume window's largest flows to external peers, with the bytes
     /// the device sent in each.
     pub window_flows: Vec<(u64, AlertFlow)>,
+    /// DNS baseline of the DNS tunnelling and DGA detectors; empty in a state saved
+    /// before it existed.
+    #[serde(default)]
+    pub dns: DnsProfile,
 }
 
 impl Device {
@@ -60,6 +65,7 @@ impl Device {
             novelty: Novelty::default(),
             trackers: Trackers::default(),
             window_flows: Vec::new(),
+            dns: DnsProfile::default(),
         }
     }
 
@@ -115,6 +121,9 @@ impl Device {
         }
         if self.peers.peers.values().any(|p| !p.weight.is_finite()) {
             return Err("a peer weight is not finite");
+        }
+        if !self.dns.is_valid() {
+            return Err("DNS statistics are not finite");
         }
         if self.first_seen_ns > self.last_seen_ns {
             return Err("first seen is after last seen");

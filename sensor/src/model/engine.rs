@@ -4,27 +4,31 @@
 //! cooldown). Bounded: devices and peers beyond their limits are evicted, least
 //! recently seen first, and counted.
 //!
-//! NOTE: the model consumes flow records only. DNS, TLS and HTTP metadata events do
-//! not exist yet; the DNS tunnelling and DGA detectors will need them.
+//! Flow records carry their DNS metadata, which feeds the DNS tunnelling and DGA
+//! detectors and each device's passive DNS map. The passive DNS maps name alert
+//! endpoints; they are not part of the persisted state, so after a restore they refill
+//! from new DNS responses.
 
 use std::collections::HashMap;
 
-use super::alert::{Alert, AlertFlow, endpoint_with_port};
+use super::alert::{Alert, AlertFlow, endpoint_addr, endpoint_with_port};
 use super::bounded::{evict_oldest, oldest_keys};
 use super::config::{ModelConfig, duration_ns};
 use super::cooldown::{Cooldown, CooldownKey};
 use super::detect::lateral_movement::EdgeContext;
 use super::detect::{
-    Context, Finding, beaconing, brute_force, horizontal_scan, lateral_movement, new_service,
-    outbound_volume, rare_endpoint, unusual_hours, vertical_scan,
+    Context, Finding, beaconing, brute_force, dga, dns_tunnelling, horizontal_scan,
+    lateral_movement, new_service, outbound_volume, rare_endpoint, unusual_hours, vertical_scan,
 };
 use super::device::{Device, DeviceKey};
+use super::dns_observe;
 use super::fleet::{Fleet, FleetKey};
 use super::flow_view::{FlowView, Outcome, Role, Side, is_group_or_unspecified};
 use super::peers::{PeerKey, PeerStats};
 use super::services::ServiceKey;
 use super::state::{MODEL_STATE_VERSION, ModelState, RestoreError};
 use super::stats::ModelStats;
+use crate::app::passive_dns::PassiveDns;
 use crate::flow::FlowRecord;
 
 /// Packet time between maintenance passes (cooldown pruning, stale trackers).
@@ -37,11 +41,20 @@ pub struct Model {
     devices: HashMap<DeviceKey, Device>,
     fleet: Fleet,
     cooldown: Cooldown,
+    /// Names from each device's own DNS responses, by address.
+    passive_dns: HashMap<DeviceKey, PassiveDns>,
     /// Latest packet time seen.
     clock_ns: u64,
     last_maintenance_ns: u64,
     stats: ModelStats,
+    /// Unanswered flows of home sources that are not devices yet (not persisted).
+    held: HashMap<DeviceKey, Vec<FlowRecord>>,
 }
+
+/// Unanswered flows after which an unknown home source counts as a device.
+const HOLD_UNANSWERED: usize = 8;
+/// Unknown sources whose unanswered flows are held at once.
+const MAX_HELD_SOURCES: usize = 4096;
 
 impl Model {
     pub fn new(config: ModelConfig) -> Model {
@@ -50,9 +63,11 @@ impl Model {
             devices: HashMap::new(),
             fleet: Fleet::default(),
             cooldown: Cooldown::default(),
+            passive_dns: HashMap::new(),
             clock_ns: 0,
             last_maintenance_ns: 0,
             stats: ModelStats::default(),
+            held: HashMap::new(),
         }
     }
 
@@ -77,16 +92,60 @@ impl Model {
                     vni: record.vni,
                     addr: record.dst_addr,
                 }));
-        if !src_home && !dst_device {
+        // An unknown source whose flow got no answer is held back as well:
+        // otherwise a flood from spoofed home addresses, one flow each, would
+        // evict the learned devices. A source becomes a device with its first
+        // answered flow (an RST from a closed port counts), or once it has sent
+        // HOLD_UNANSWERED unanswered flows, which are then replayed in order.
+        let src_key = DeviceKey {
+            vni: record.vni,
+            addr: record.src_addr,
+        };
+        let mut held = Vec::new();
+        let src_device = if !src_home {
+            false
+        } else if record.dst_to_src.packets > 0 || self.devices.contains_key(&src_key) {
+            true
+        } else {
+            match self.hold_unanswered(src_key, record) {
+                Some(records) => {
+                    held = records;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !src_device && !dst_device {
             self.stats.events_without_device += 1;
             return;
         }
-        if src_home {
+        for earlier in &held {
+            let earlier_view = FlowView::new(earlier);
+            let peer_home = self.is_device_addr(earlier.dst_addr);
+            self.observe_side(&earlier_view, earlier_view.side(true), peer_home, alerts);
+        }
+        if src_device {
             self.observe_side(&view, view.side(true), dst_home, alerts);
         }
         if dst_device {
             self.observe_side(&view, view.side(false), src_home, alerts);
         }
+    }
+
+    /// Keeps an unanswered flow of an unknown source. Returns the flows held so
+    /// far once the source has sent enough of them to count as a device.
+    fn hold_unanswered(&mut self, key: DeviceKey, record: &FlowRecord) -> Option<Vec<FlowRecord>> {
+        if !self.held.contains_key(&key) && self.held.len() >= MAX_HELD_SOURCES {
+            // A flood of one-flow sources: forget them all rather than track them.
+            self.stats.held_sources_dropped += self.held.len() as u64;
+            self.held.clear();
+        }
+        let records = self.held.entry(key).or_default();
+        if records.len() + 1 < HOLD_UNANSWERED {
+            records.push(record.clone());
+            return None;
+        }
+        self.held.remove(&key)
     }
 
     /// Advances packet time to `now_ns` and does periodic maintenance. Every detector
@@ -103,8 +162,14 @@ impl Model {
             .prune(self.clock_ns, self.config.cooldown_ns());
         let attempt_ns = duration_ns(self.config.detectors.attempt_window);
         let beacon_ns = duration_ns(self.config.detectors.beacon_max_interval).saturating_mul(2);
+        let dns_window_ns = duration_ns(self.config.detectors.dns_window);
         let now = self.clock_ns;
+        for names in self.passive_dns.values_mut() {
+            names.expire(now);
+        }
         for device in self.devices.values_mut() {
+            dns_tunnelling::close_stale(&mut device.trackers, &mut device.dns, now, dns_window_ns);
+            dga::close_stale(&mut device.trackers, &mut device.dns, now, dns_window_ns);
             let trackers = &mut device.trackers;
             trackers
                 .vertical
@@ -207,6 +272,11 @@ impl Model {
             }
             for (key, service) in &device.services.services {
                 fleet.add(service_fleet_key(key), service.last_seen_ns, max);
+            }
+            for (domain, stats) in &device.dns.domains {
+                if stats.resolved {
+                    fleet.add(dns_observe::domain_key(domain), stats.last_seen_ns, max);
+                }
             }
         }
         self.fleet = fleet;
@@ -333,6 +403,11 @@ impl Model {
             service_others,
             device.novelty.services,
         ));
+        let dns_query = dns_observe::query_of(&ctx);
+        let own_dns_query = dns_query.filter(|_| !dns_observe::serves_dns(device));
+        if let Some(query) = &own_dns_query {
+            findings.extend(dns_observe::check(&ctx, query, device, &self.fleet));
+        }
 
         let learned = LearnedFacts {
             endpoint_key,
@@ -348,6 +423,22 @@ impl Model {
             &ctx,
             learned,
         );
+        if let Some(query) = &own_dns_query {
+            let max_fleet = self.config.max_fleet_entries;
+            dns_observe::learn(device, &mut self.fleet, query, now, window_ns, max_fleet);
+        }
+        if let Some(dns) = record
+            .dns
+            .as_ref()
+            .filter(|_| ctx.view.opens && side.role == Role::Client)
+        {
+            let config = &self.config.passive_dns;
+            let names = self
+                .passive_dns
+                .entry(key)
+                .or_insert_with(|| PassiveDns::new(config.clone()));
+            dns_observe::feed_passive_dns(names, dns, now);
+        }
         self.emit(key, now, now >= learned_at_ns, findings, alerts);
     }
 
@@ -361,6 +452,7 @@ impl Model {
         if self.devices.len() >= max {
             let count = (max / 8).max(1);
             for evicted in oldest_keys(&self.devices, count, |d| d.last_seen_ns) {
+                self.passive_dns.remove(&evicted);
                 if let Some(device) = self.devices.remove(&evicted) {
                     self.forget_in_fleet(&device);
                     self.stats.devices_evicted += 1;
@@ -369,6 +461,14 @@ impl Model {
         }
         self.devices
             .insert(key, Device::new(now, self.config.window_ns()));
+    }
+
+    /// Returns the name that the device's own DNS responses gave for the endpoint's
+    /// address, if any is still within its TTL.
+    fn endpoint_name(&self, key: DeviceKey, endpoint: Option<&str>) -> Option<String> {
+        let addr = endpoint_addr(endpoint?)?;
+        let names = self.passive_dns.get(&key)?;
+        names.lookup(addr.into()).map(str::to_owned)
     }
 
     /// Removes an evicted device's contributions from the fleet counts.
@@ -380,6 +480,11 @@ impl Model {
         }
         for key in device.services.services.keys() {
             self.fleet.remove(&service_fleet_key(key));
+        }
+        for (domain, stats) in &device.dns.domains {
+            if stats.resolved {
+                self.fleet.remove(&dns_observe::domain_key(domain));
+            }
         }
     }
 
@@ -413,7 +518,7 @@ impl Model {
                 self.stats.alerts_suppressed_cooldown += 1;
                 continue;
             }
-            let alert = Alert::new(
+            let mut alert = Alert::new(
                 now,
                 key.addr,
                 key.vni,
@@ -423,6 +528,7 @@ impl Model {
                 finding.explanation,
                 finding.flows,
             );
+            alert.endpoint_name = self.endpoint_name(key, alert.endpoint.as_deref());
             self.stats.count_alert(alert.detector, alert.severity);
             alerts(alert);
         }

@@ -1,5 +1,6 @@
 //! Fleet-wide rarity: how many devices use each external endpoint (address, port,
-//! protocol) as clients, and how many devices use each service in each role.
+//! protocol) as clients, how many devices use each service in each role, and how many
+//! devices resolved a name under each registered domain.
 //!
 //! NOTE: with several model shards each shard counts only its own devices, so rarity
 //! is per shard. The sensor runs one shard per process.
@@ -23,6 +24,8 @@ pub enum FleetKey {
     },
     /// A service used in a role.
     Service { protocol: u8, port: u16, role: Role },
+    /// A registered domain that devices resolved a name under, by the hash of its name.
+    Domain { hash: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,9 @@ mod cooldown;
 mod detect;
 mod detector;
 mod device;
+mod dns_names;
+mod dns_observe;
+mod dns_profile;
 mod engine;
 mod fleet;
 mod flow_view;
@@ -31,7 +34,8 @@ mod testkit;
 mod tests;
 
 pub use alert::{
-    ALERT_SCHEMA_VERSION, Alert, AlertFlow, MAX_ALERT_FLOWS, Severity, endpoint_with_port,
+    ALERT_SCHEMA_VERSION, Alert, AlertFlow, MAX_ALERT_FLOWS, Severity, endpoint_addr,
+    endpoint_with_port,
 };
 pub use config::{
     DEFAULT_ADMIN_PORTS, DEFAULT_AUTH_PORTS, DEFAULT_HOME_NETS, DetectorConfig, ModelConfig,

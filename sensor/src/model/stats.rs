@@ -22,6 +22,9 @@ pub struct ModelStats {
     pub events_processed: u64,
     /// Flow records with neither end inside the home networks.
     pub events_without_device: u64,
+    /// Unknown home sources forgotten because too many sent only unanswered flows
+    /// (a spoofed-source flood).
+    pub held_sources_dropped: u64,
     /// Alerts emitted, indexed by [`Detector::index`] then [`Severity::index`].
     pub alerts: [[u64; Severity::ALL.len()]; Detector::ALL.len()],
     /// Findings at or above the minimum score that the learning period held back.

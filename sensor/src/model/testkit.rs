@@ -7,6 +7,7 @@ use super::alert::Alert;
 use super::config::ModelConfig;
 use super::detector::Detector;
 use super::engine::Model;
+use crate::app::meta::DnsMeta;
 use crate::flow::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION, rfc3339_ns};
 
 /// 2026-01-05T00:00:00Z, a Monday.
@@ -47,6 +48,48 @@ impl Flow {
         flow.record.src_to_dst.tcp_flags = 0;
         flow.record.dst_to_src.tcp_flags = 0;
         flow
+    }
+
+    /// A DNS lookup over UDP from `src` to the resolver `dst`: an A query for `name`,
+    /// answered NOERROR with no answers, one packet of 80 bytes each way.
+    pub fn dns(src: [u8; 4], dst: [u8; 4], name: &str) -> Flow {
+        let mut flow = Flow::udp(src, dst, 53).bytes(80, 80);
+        flow.record.src_to_dst.packets = 1;
+        flow.record.dst_to_src.packets = 1;
+        flow.record.dns = Some(DnsMeta {
+            id: 1,
+            query: Some(name.to_owned()),
+            qtype: Some(1),
+            rcode: Some(0),
+            ..Default::default()
+        });
+        flow.duration_ns = 20_000_000;
+        flow
+    }
+
+    /// Sets the DNS query type (16 TXT, 10 NULL).
+    pub fn qtype(mut self, qtype: u16) -> Flow {
+        if let Some(dns) = self.record.dns.as_mut() {
+            dns.qtype = Some(qtype);
+        }
+        self
+    }
+
+    /// Sets the DNS response code (3 NXDOMAIN).
+    pub fn rcode(mut self, rcode: u8) -> Flow {
+        if let Some(dns) = self.record.dns.as_mut() {
+            dns.rcode = Some(rcode);
+        }
+        self
+    }
+
+    /// Adds an address answer with a TTL in seconds.
+    pub fn answer(mut self, addr: [u8; 4], ttl: u32) -> Flow {
+        if let Some(dns) = self.record.dns.as_mut() {
+            dns.answers.push(IpAddr::from(addr).to_string());
+            dns.min_ttl = Some(dns.min_ttl.map_or(ttl, |min| min.min(ttl)));
+        }
+        self
     }
 
     fn new(protocol: u8, src: IpAddr, dst: IpAddr, dst_port: u16) -> Flow {

@@ -373,3 +373,29 @@ fn benign_rhythm_raises_no_alerts() {
         .collect();
     assert!(after_learning.is_empty(), "{after_learning:#?}");
 }
+
+#[test]
+fn spoofed_source_flood_keeps_devices() {
+    let mut harness = Harness::new();
+    harness.observe(Flow::tcp(DB, [198, 51, 100, 9], 443).at_secs(0));
+    // One unanswered SYN from each of 20,000 spoofed home sources.
+    for i in 0..20_000u32 {
+        let [_, _, b, c] = i.to_be_bytes();
+        let spoofed = [10, 100, b, c];
+        harness.observe(Flow::tcp(spoofed, [198, 51, 100, 7], 80).unanswered().at_secs(10));
+    }
+    let stats = harness.model.stats();
+    assert_eq!(stats.devices_tracked, 1, "only the real device is tracked");
+    assert_eq!(stats.devices_evicted, 0, "no device was evicted");
+    assert!(stats.held_sources_dropped > 0, "flood sources were dropped");
+}
+
+#[test]
+fn unanswered_scanner_becomes_device() {
+    let mut harness = Harness::new();
+    for port in 1..=10u16 {
+        harness.observe(Flow::tcp(WEB, DB, port).unanswered().at_secs(u64::from(port)));
+    }
+    let stats = harness.model.stats();
+    assert_eq!(stats.devices_tracked, 1, "the scanner counts as a device");
+}

@@ -27,7 +27,10 @@ use crate::{
     flow::FlowRecord,
     model::{Alert, Model, ModelConfig, ModelState, ModelStats},
     output::alerts::{AlertSinks, SinkCounters},
-    pipeline::clock::PacketClock,
+    pipeline::{
+        clock::PacketClock,
+        time_guard::{Admission, TimeGuard},
+    },
     state::{SnapshotStore, Snapshotter},
 };
 
@@ -37,6 +40,8 @@ pub const MODEL_QUEUE_SLOTS: usize = 65_536;
 const TICK_INTERVAL_NS: u64 = 1_000_000_000;
 /// Wall time between two copies of the model's counters for the metrics endpoint.
 const STATS_INTERVAL: Duration = Duration::from_millis(250);
+/// Minimum time between two warnings about rejected record times.
+const TIME_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 /// How long the thread waits for a record before it checks the clock.
 const IDLE_WAIT: Duration = Duration::from_millis(200);
 
@@ -59,6 +64,8 @@ pub struct AnalysisConfig {
 pub struct AnalysisStats {
     pub records_processed: AtomicU64,
     pub records_dropped: AtomicU64,
+    /// Records kept from the model for an implausible time (see `time_guard`).
+    pub records_rejected_time: AtomicU64,
     /// The model's own counters, refreshed every tick.
     pub model: Mutex<ModelStats>,
     /// Seconds since the last snapshot, ×1000; `u64::MAX` when none exists.
@@ -161,7 +168,13 @@ fn restore(config: &ModelConfig, snapshotter: Option<&Snapshotter<ModelState>>) 
                 model
             }
             Err(error) => {
-                tracing::error!(path, %error, "model state does not fit this configuration; starting fresh");
+                let moved = move_aside(snapshotter.store().path());
+                tracing::error!(
+                    path,
+                    %error,
+                    moved_to = moved.as_deref().unwrap_or("(not moved)"),
+                    "model state rejected; learning from scratch"
+                );
                 Model::new(config.clone())
             }
         },
@@ -187,6 +200,8 @@ fn run(
     let mut now_ns = 0u64;
     let mut last_tick_ns = 0u64;
     let mut last_published = Instant::now();
+    let mut guard = TimeGuard::default();
+    let mut last_time_warning: Option<Instant> = None;
     let mut send_alert = |alert: Alert| {
         tracing::info!(
             device = %alert.device,
@@ -204,11 +219,26 @@ fn run(
 
     loop {
         match records.recv_timeout(IDLE_WAIT) {
-            Ok(record) => {
-                now_ns = now_ns.max(record.end_ns);
-                model.observe(&record, &mut send_alert);
-                stats.records_processed.fetch_add(1, Ordering::Relaxed);
-            }
+            Ok(record) => match guard.admit(record, now_ns) {
+                Admission::Accept(records) => {
+                    for record in records {
+                        now_ns = now_ns.max(record.end_ns);
+                        model.observe(&record, &mut send_alert);
+                        stats.records_processed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Admission::Held => {}
+                Admission::Rejected => {
+                    stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
+                    if last_time_warning.is_none_or(|at| at.elapsed() >= TIME_WARNING_INTERVAL) {
+                        last_time_warning = Some(Instant::now());
+                        tracing::warn!(
+                            rejected = guard.rejected,
+                            "flow record ends more than a day after the wall clock; the model ignores it"
+                        );
+                    }
+                }
+            },
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
@@ -222,12 +252,19 @@ fn run(
         if last_published.elapsed() >= STATS_INTERVAL {
             last_published = Instant::now();
             *lock(&stats.model) = model.stats();
+            stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
         }
         if let Some(snapshotter) = snapshotter.as_mut() {
             save_due(snapshotter, &model, stats);
         }
     }
 
+    for record in guard.finish() {
+        now_ns = now_ns.max(record.end_ns);
+        model.observe(&record, &mut send_alert);
+        stats.records_processed.fetch_add(1, Ordering::Relaxed);
+    }
+    stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
     model.tick(now_ns, &mut send_alert);
     *lock(&stats.model) = model.stats();
     if let Some(snapshotter) = snapshotter.as_mut() {
@@ -238,6 +275,23 @@ fn run(
     }
     for (kind, counts) in sinks.shutdown() {
         tracing::info!(sink = kind, sent = counts.sent, failed = counts.failed, dropped = counts.dropped, "alert sink closed");
+    }
+}
+
+/// Renames a rejected state file to `PATH.corrupt-<unix seconds>`, so the next
+/// save does not overwrite it. Returns the new path.
+fn move_aside(path: &std::path::Path) -> Option<String> {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut target = path.as_os_str().to_owned();
+    target.push(format!(".corrupt-{seconds}"));
+    match std::fs::rename(path, &target) {
+        Ok(()) => Some(std::path::PathBuf::from(target).display().to_string()),
+        Err(error) => {
+            tracing::error!(path = %path.display(), %error, "failed to move the rejected model state aside");
+            None
+        }
     }
 }
 

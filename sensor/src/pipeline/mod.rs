@@ -9,5 +9,6 @@ pub mod replay;
 pub mod shard;
 pub mod stats;
 pub mod steer;
+pub mod time_guard;
 pub mod worker;
 pub mod writer;

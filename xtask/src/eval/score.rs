@@ -48,6 +48,10 @@ pub struct TruthAttack {
     /// Detectors whose alert on `device` in the attack's window is a side effect of the
     /// attack, counted neither as a detection nor as false. Optional in the file.
     pub related_detectors: Vec<String>,
+    /// Other devices whose alerts from `detectors` or `related_detectors` in the
+    /// attack's window are side effects, such as the resolver that forwards a DNS
+    /// attack's queries. Optional in the file.
+    pub related_devices: Vec<String>,
 }
 
 impl TruthAttack {
@@ -118,7 +122,8 @@ impl Score {
 
 /// Scores `alerts` against `truth`. An alert detects an attack when its device and
 /// detector match and its time lies in [start, end + MATCH_GRACE_NS]. Any other alert
-/// after the learning period is false, except the attack's related detectors.
+/// after the learning period is false, except alerts in the window from the attack's
+/// related detectors, or from its detectors on its related devices.
 pub fn score(truth: &Truth, alerts: &[Alert]) -> Score {
     let learning_end = truth.learning_end_ns();
     let mut results: Vec<AttackResult> = truth
@@ -140,17 +145,20 @@ pub fn score(truth: &Truth, alerts: &[Alert]) -> Score {
         let mut detection = false;
         let mut related = false;
         for (attack, result) in truth.attacks.iter().zip(results.iter_mut()) {
-            if attack.device != alert.device || !attack.in_window(alert.time_ns) {
+            let on_device = attack.device == alert.device;
+            let on_related_device = attack.related_devices.contains(&alert.device);
+            if !(on_device || on_related_device) || !attack.in_window(alert.time_ns) {
                 continue;
             }
-            if attack.detectors.contains(&alert.detector) {
+            let attack_detector = attack.detectors.contains(&alert.detector);
+            if on_device && attack_detector {
                 detection = true;
                 let delay = alert.time_ns - attack.start_ns;
                 if result.time_to_detect_ns.is_none_or(|best| delay < best) {
                     result.time_to_detect_ns = Some(delay);
                     result.detected_by = Some(alert.detector.clone());
                 }
-            } else if attack.related_detectors.contains(&alert.detector) {
+            } else if attack_detector || attack.related_detectors.contains(&alert.detector) {
                 related = true;
             }
         }
@@ -257,6 +265,7 @@ fn parse_attack(attack: &Value) -> Result<TruthAttack> {
         end_ns: u64_field(attack, "end_ns")?,
         detectors: strings(attack.get("detectors"), "detectors")?,
         related_detectors: strings(attack.get("related_detectors"), "related_detectors")?,
+        related_devices: strings(attack.get("related_devices"), "related_devices")?,
     })
 }
 
@@ -300,7 +309,8 @@ mod tests {
     const MINUTE: u64 = 60_000_000_000;
 
     /// Two devices, 3 days, 24 h of learning (96 evaluated device-hours), one scan
-    /// by 10.0.10.10 at hour 30 lasting a minute.
+    /// by 10.0.10.10 at hour 30 lasting a minute, with the resolver 10.0.0.2 as a
+    /// related device.
     fn truth() -> Truth {
         Truth {
             seed: 7,
@@ -315,6 +325,7 @@ mod tests {
                 end_ns: START + 30 * HOUR_NS + MINUTE,
                 detectors: vec!["vertical_scan".into()],
                 related_detectors: vec!["lateral_movement".into()],
+                related_devices: vec!["10.0.0.2".into()],
             }],
         }
     }
@@ -363,6 +374,10 @@ mod tests {
             (alert(30, 2, "10.0.10.10", "horizontal_scan"), false, true),
             (alert(30, 2, "10.0.10.10", "lateral_movement"), false, false),
             (alert(10, 0, "10.0.3.10", "rare_endpoint"), false, false),
+            (alert(30, 2, "10.0.0.2", "vertical_scan"), false, false),
+            (alert(30, 2, "10.0.0.2", "lateral_movement"), false, false),
+            (alert(30, 2, "10.0.0.2", "horizontal_scan"), false, true),
+            (alert(32, 0, "10.0.0.2", "vertical_scan"), false, true),
         ];
         for (index, (alert, detects, is_false)) in cases.into_iter().enumerate() {
             let score = score(&truth(), std::slice::from_ref(&alert));

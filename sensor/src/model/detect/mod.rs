@@ -6,6 +6,8 @@
 
 pub mod beaconing;
 pub mod brute_force;
+pub mod dga;
+pub mod dns_tunnelling;
 pub mod horizontal_scan;
 pub mod lateral_movement;
 pub mod new_service;
@@ -110,6 +112,12 @@ pub struct Trackers {
     /// Connection times to one external endpoint (address, port, protocol).
     #[serde(with = "super::serde_map")]
     pub beacons: HashMap<(IpAddr, u16, u8), beaconing::BeaconSeries>,
+    /// DNS queries of the device under one registered domain.
+    #[serde(default, with = "super::serde_map")]
+    pub dns_names: HashMap<String, dns_tunnelling::NameBurst>,
+    /// Random-looking NXDOMAIN answers of the device.
+    #[serde(default)]
+    pub nx_burst: Option<dga::NxBurst>,
 }
 
 impl Trackers {
@@ -119,6 +127,8 @@ impl Trackers {
             && self.horizontal.is_empty()
             && self.brute_force.is_empty()
             && self.beacons.is_empty()
+            && self.dns_names.is_empty()
+            && self.nx_burst.is_none()
     }
 }
 
