@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::{
     app::{
-        dns::{self, AnswerData, DnsMessage},
+        dns::{self, AnswerData, DnsMessage, TcpDnsBuffer},
         http,
         meta::{AppEvent, AppFinding, DnsMeta, HttpMeta, TlsMeta},
         quic,
@@ -53,6 +53,8 @@ struct PendingHello {
 #[derive(Default)]
 pub struct AppExtractor {
     hellos: HashMap<FlowKey, PendingHello>,
+    /// DNS-over-TCP message framing, per flow direction.
+    dns_streams: HashMap<FlowKey, TcpDnsBuffer>,
     counters: AppCounters,
 }
 
@@ -80,6 +82,8 @@ impl AppExtractor {
         }?;
         Some(AppEvent {
             key: key.canonical().0,
+            receiver: key.dst.to_ip(),
+            ts_ns: packet.ts_ns,
             finding,
         })
     }
@@ -121,6 +125,7 @@ impl AppExtractor {
         let key = packet.key;
         if packet.tcp_flags & (tcp_flags::RST | tcp_flags::FIN) != 0 {
             self.hellos.remove(&key);
+            self.dns_streams.remove(&key);
         }
         if payload.is_empty() {
             return None;
@@ -134,9 +139,7 @@ impl AppExtractor {
             return self.start_hello(packet, payload);
         }
         if key.sport == DNS_PORT || key.dport == DNS_PORT {
-            // NOTE: DNS over TCP is not parsed yet (it needs the 2-byte length
-            // framing of app::dns::TcpDnsBuffer per flow direction).
-            return None;
+            return self.tcp_dns(key, payload);
         }
         if payload.first().is_some_and(u8::is_ascii_uppercase) {
             return match http::parse_request(payload) {
@@ -154,6 +157,35 @@ impl AppExtractor {
             };
         }
         None
+    }
+
+    /// DNS over TCP: each direction is a stream of messages with a 2-byte
+    /// length prefix. Returns the first message this segment completes.
+    ///
+    /// NOTE: segments are taken in arrival order; a reordered or lost segment
+    /// desynchronises the framing until the stream's buffer is reset by FIN/RST.
+    fn tcp_dns(&mut self, key: FlowKey, payload: &[u8]) -> Option<AppFinding> {
+        if !self.dns_streams.contains_key(&key) && self.dns_streams.len() >= MAX_PENDING_HELLOS {
+            // No room: streams of flows that ended without FIN or RST linger
+            // here, so start over rather than grow.
+            self.dns_streams.clear();
+        }
+        let buffer = self.dns_streams.entry(key).or_default();
+        let mut first = None;
+        let mut rejected = 0;
+        buffer.push(payload, |message| match message {
+            Ok(message) => {
+                if first.is_none() {
+                    first = Some(dns_finding(&message));
+                }
+            }
+            Err(_) => rejected += 1,
+        });
+        self.counters.rejected += rejected;
+        if first.is_some() {
+            self.counters.dns += 1;
+        }
+        first
     }
 
     fn start_hello(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppFinding> {
@@ -297,6 +329,46 @@ mod tests {
         assert_eq!(tls.transport, "tcp");
         assert!(tls.ja4.is_some(), "JA4 present");
         assert_eq!(extractor.counters().tls, 1);
+    }
+
+    /// A DNS query for `example.net` (type A) with transaction id 0x1234.
+    fn dns_query() -> Vec<u8> {
+        let mut message = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        message.extend_from_slice(b"\x07example\x03net\x00");
+        message.extend_from_slice(&[0, 1, 0, 1]);
+        message
+    }
+
+    #[test]
+    fn tcp_dns_split_message_parsed() {
+        let query = dns_query();
+        let mut stream = (query.len() as u16).to_be_bytes().to_vec();
+        stream.extend_from_slice(&query);
+        let (first, rest) = stream.split_at(5);
+
+        let mut extractor = AppExtractor::new();
+        let frame_of = |seq: u32, payload: &[u8]| {
+            let frame = Frame::vxlan(7)
+                .inner_ipv4(CLIENT, SERVER)
+                .tcp(40000, 53, tcp_flags::ACK | tcp_flags::PSH)
+                .tcp_seq(seq, 1)
+                .payload_bytes(payload);
+            let bytes = frame.build();
+            let packet = Decoder::new(DecapConfig::default())
+                .decode(&bytes, frame.wire_len(), 1_000)
+                .expect("fixture frame decodes");
+            (packet, bytes)
+        };
+
+        let (packet, frame) = frame_of(1, first);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = frame_of(6, rest);
+        let event = extractor.inspect(&packet, &frame).expect("query complete");
+        let AppFinding::DnsQuery(dns) = event.finding else {
+            panic!("expected a DNS query, got {:?}", event.finding);
+        };
+        assert_eq!(dns.query.as_deref(), Some("example.net"));
+        assert_eq!(dns.id, 0x1234);
     }
 
     #[test]

@@ -78,6 +78,11 @@ pub enum AppFinding {
 pub struct AppEvent {
     /// The flow's canonical key (both directions share it).
     pub key: FlowKey,
+    /// Destination of the packet the finding came from: for a DNS response,
+    /// the client that resolved the names.
+    pub receiver: std::net::IpAddr,
+    /// Packet time of that packet.
+    pub ts_ns: u64,
     pub finding: AppFinding,
 }
 

@@ -102,7 +102,11 @@ pub struct FlowRecord {
     pub src_to_dst: DirectionCounters,
     /// From `dst` to `src`.
     pub dst_to_src: DirectionCounters,
-    /// DNS query and answer, when the flow carried DNS over UDP.
+    /// A name of `dst_addr` that `src_addr` itself resolved shortly before
+    /// (passive DNS from the initiator's own lookups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dst_name: Option<String>,
+    /// DNS query and answer, when the flow carried DNS (UDP or TCP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsMeta>,
     /// The first HTTP/1.x request of the flow.

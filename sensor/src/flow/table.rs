@@ -474,7 +474,8 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         tcp_state: (key.protocol == PROTO_TCP).then(|| flow.tcp.state()),
         src_to_dst: direction_record(&out),
         dst_to_src: direction_record(&back),
-        dns: None,
+        dst_name: None,
+                dns: None,
         http: None,
         tls: None,
     }

@@ -128,6 +128,7 @@ impl Flow {
                 tcp_state: tcp.then_some("closed"),
                 src_to_dst: counters(10, 1000, flags),
                 dst_to_src: counters(10, 2000, flags),
+                dst_name: None,
                 dns: None,
                 http: None,
                 tls: None,

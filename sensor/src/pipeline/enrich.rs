@@ -5,27 +5,41 @@
 //! Both send to the writer thread, which keeps each flow's metadata until the
 //! flow's final record and attaches it to every record of the flow.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::IpAddr};
 
 use crate::{
-    app::meta::{AppEvent, FlowApp},
+    app::{
+        dns::DnsName,
+        meta::{AppEvent, AppFinding, DnsMeta, FlowApp},
+        passive_dns::{PassiveDns, PassiveDnsConfig},
+    },
     flow::{EndReason, FlowKey, FlowRecord},
 };
 
 /// Flows whose metadata may wait for their records at once.
 pub const MAX_PENDING_FLOWS: usize = 1 << 20;
 
-/// Metadata by flow, waiting for the flows' records.
+/// Clients whose DNS answers are kept at once, for naming their peers.
+pub const MAX_NAMED_CLIENTS: usize = 16_384;
+
+/// Metadata by flow, waiting for the flows' records, and the names each client
+/// resolved (passive DNS).
 #[derive(Default)]
 pub struct Enricher {
     flows: HashMap<FlowKey, FlowApp>,
+    /// Passive DNS per (VNI, client address).
+    names: HashMap<(u32, IpAddr), PassiveDns>,
     /// Findings dropped because `MAX_PENDING_FLOWS` flows were waiting.
     pub dropped: u64,
 }
 
 impl Enricher {
-    /// Keeps one finding for its flow.
+    /// Keeps one finding for its flow, and the names a DNS response gave its
+    /// client.
     pub fn add(&mut self, event: AppEvent) {
+        if let AppFinding::DnsResponse(dns) = &event.finding {
+            self.learn_names(event.key.vni, event.receiver, dns, event.ts_ns);
+        }
         if let Some(app) = self.flows.get_mut(&event.key) {
             app.add(event.finding);
             return;
@@ -62,10 +76,132 @@ impl Enricher {
             record.http = app.http;
             record.tls = app.tls;
         }
+        if let Some(names) = self.names.get(&(record.vni, record.src_addr)) {
+            record.dst_name = names.lookup(record.dst_addr.into()).map(str::to_owned);
+        }
+    }
+
+    fn learn_names(&mut self, vni: u32, client: IpAddr, dns: &DnsMeta, now_ns: u64) {
+        let Some(name) = dns.query.as_deref().and_then(DnsName::from_dotted) else {
+            return;
+        };
+        let addresses: Vec<IpAddr> = dns.answers.iter().filter_map(|a| a.parse().ok()).collect();
+        if addresses.is_empty() {
+            return;
+        }
+        if !self.names.contains_key(&(vni, client)) && self.names.len() >= MAX_NAMED_CLIENTS {
+            // NOTE: all clients' names are forgotten at once when the table is
+            // full; records then go unnamed until clients resolve names again.
+            self.names.clear();
+        }
+        let map = self
+            .names
+            .entry((vni, client))
+            .or_insert_with(|| PassiveDns::new(PassiveDnsConfig::default()));
+        let ttl = dns.min_ttl.unwrap_or(0);
+        for addr in addresses {
+            map.insert(addr.into(), &name, ttl, now_ns);
+        }
     }
 
     /// Flows with metadata waiting for their final record.
     pub fn pending(&self) -> usize {
         self.flows.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Addr, DirectionCounters, SCHEMA_VERSION};
+
+    const CLIENT: [u8; 4] = [10, 0, 0, 9];
+    const RESOLVER: [u8; 4] = [10, 0, 0, 2];
+    const SERVER: [u8; 4] = [192, 0, 2, 7];
+
+    fn response_event() -> AppEvent {
+        AppEvent {
+            key: FlowKey {
+                vni: 5,
+                protocol: 17,
+                src: Addr::v4(RESOLVER),
+                dst: Addr::v4(CLIENT),
+                sport: 53,
+                dport: 40_000,
+            }
+            .canonical()
+            .0,
+            receiver: CLIENT.into(),
+            ts_ns: 1_000,
+            finding: AppFinding::DnsResponse(DnsMeta {
+                id: 1,
+                query: Some("update-check.example.net".into()),
+                qtype: Some(1),
+                rcode: Some(0),
+                answers: vec!["192.0.2.7".into()],
+                min_ttl: Some(300),
+                partial: false,
+            }),
+        }
+    }
+
+    fn record(src: [u8; 4], dst: [u8; 4]) -> FlowRecord {
+        FlowRecord {
+            schema_version: SCHEMA_VERSION,
+            reason: EndReason::Idle,
+            vni: 5,
+            protocol: 6,
+            src_addr: src.into(),
+            dst_addr: dst.into(),
+            src_port: 40_001,
+            dst_port: 443,
+            icmp_type: None,
+            icmp_id: None,
+            start: String::new(),
+            start_ns: 2_000,
+            end: String::new(),
+            end_ns: 3_000,
+            flow_start: String::new(),
+            flow_start_ns: 2_000,
+            sequence: 0,
+            tcp_state: None,
+            src_to_dst: DirectionCounters::default(),
+            dst_to_src: DirectionCounters::default(),
+            dst_name: None,
+            dns: None,
+            http: None,
+            tls: None,
+        }
+    }
+
+    #[test]
+    fn record_names_resolved_peer() {
+        let mut enricher = Enricher::default();
+        enricher.add(response_event());
+        let mut connection = record(CLIENT, SERVER);
+        enricher.attach(&mut connection);
+        assert_eq!(connection.dst_name.as_deref(), Some("update-check.example.net"));
+    }
+
+    #[test]
+    fn other_client_gets_no_name() {
+        let mut enricher = Enricher::default();
+        enricher.add(response_event());
+        let mut connection = record([10, 0, 0, 10], SERVER);
+        enricher.attach(&mut connection);
+        assert_eq!(connection.dst_name, None);
+    }
+
+    #[test]
+    fn dns_record_gets_its_metadata_once() {
+        let mut enricher = Enricher::default();
+        enricher.add(response_event());
+        let mut lookup = record(CLIENT, RESOLVER);
+        lookup.protocol = 17;
+        lookup.src_port = 40_000;
+        lookup.dst_port = 53;
+        enricher.attach(&mut lookup);
+        assert!(lookup.dns.is_some(), "first record carries DNS metadata");
+        assert_eq!(enricher.pending(), 0, "final record releases the flow");
     }
 }

@@ -104,7 +104,8 @@ mod tests {
             tcp_state: None,
             src_to_dst: DirectionCounters::default(),
             dst_to_src: DirectionCounters::default(),
-            dns: None,
+            dst_name: None,
+                dns: None,
             http: None,
             tls: None,
         }
