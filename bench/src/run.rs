@@ -1,5 +1,6 @@
-//! The send loop: paces frames from a source out of a [`PacketSender`], within a frame
-//! budget and a time limit, printing progress each second and a final JSON report.
+//! The send loop: paces frames from a source out of a [`FrameSink`] (a plain AF_PACKET
+//! socket or a PACKET_MMAP TX ring), within a frame budget and a time limit, printing
+//! progress each second and a final JSON report.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::pacing::{frame_budget, mbit_per_sec, wait_before};
 use crate::rss::{outer_flow_hash, pin_to_cpu};
 use crate::sender::{PacketSender, SendOutcome};
+use crate::tx_ring::TxRing;
 
 /// Shortest wait worth a sleep; shorter ones are caught up later, because each frame's
 /// due time counts from the start of the run.
@@ -55,8 +57,42 @@ impl RunReport {
     }
 }
 
+/// A way to send whole Ethernet frames out of one interface.
+pub trait FrameSink {
+    /// Sends or queues one frame.
+    fn send(&mut self, frame: &[u8]) -> SendOutcome;
+    /// Sends every queued frame and returns how many of the frames reported as
+    /// `Sent` the kernel rejected after all.
+    fn flush(&mut self) -> u64;
+}
+
+impl FrameSink for PacketSender {
+    fn send(&mut self, frame: &[u8]) -> SendOutcome {
+        PacketSender::send(self, frame)
+    }
+
+    fn flush(&mut self) -> u64 {
+        0
+    }
+}
+
+impl FrameSink for TxRing {
+    fn send(&mut self, frame: &[u8]) -> SendOutcome {
+        TxRing::send(self, frame)
+    }
+
+    fn flush(&mut self) -> u64 {
+        let before = self.stats().wrong_format;
+        TxRing::flush(self).wrong_format - before
+    }
+}
+
 /// Sends `frames` in order, cycling as the limits allow, and returns the totals.
-pub fn send_frames(sender: &PacketSender, frames: &[Vec<u8>], limits: &RunLimits) -> RunReport {
+pub fn send_frames(
+    sender: &mut impl FrameSink,
+    frames: &[Vec<u8>],
+    limits: &RunLimits,
+) -> RunReport {
     let budget = frame_budget(frames.len() as u64, limits.count, limits.loops);
     let mut report = RunReport::default();
     let mut logged_errnos: Vec<i32> = Vec::with_capacity(MAX_LOGGED_ERRNOS);
@@ -80,6 +116,8 @@ pub fn send_frames(sender: &PacketSender, frames: &[Vec<u8>], limits: &RunLimits
         }
         let wait = wait_before(index, limits.rate_pps, elapsed);
         if wait >= MIN_SLEEP {
+            // Queued frames go out before the pause, so pacing holds for a ring too.
+            reject_late(&mut report, sender.flush());
             std::thread::sleep(wait);
         }
 
@@ -134,6 +172,16 @@ pub fn send_frames(sender: &PacketSender, frames: &[Vec<u8>], limits: &RunLimits
             progress_bytes = report.bytes_sent;
         }
     }
+    reject_late(&mut report, sender.flush());
     report.elapsed_secs = start.elapsed().as_secs_f64();
     report
+}
+
+/// Moves frames that the kernel rejected after they were queued from sent to errors.
+fn reject_late(report: &mut RunReport, rejected: u64) {
+    if rejected == 0 {
+        return;
+    }
+    report.frames_sent = report.frames_sent.saturating_sub(rejected);
+    report.send_errors += rejected;
 }

@@ -1,7 +1,8 @@
 //! Developer tasks for this workspace: machine setup, builds, the network-namespace lab,
-//! the test run, the demo and the detection evaluation. The `xtask` binary (`cargo xtask …`) calls these, and
+//! the test run, the demo, the detection evaluation and the benchmarks. The `xtask` binary (`cargo xtask …`) calls these, and
 //! live tests use [`Lab`] and [`http_get_in`] directly.
 
+pub mod bench;
 pub mod cmd;
 pub mod demo;
 pub mod eval;

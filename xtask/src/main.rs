@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use xtask::bench::BenchOptions;
 use xtask::demo::DemoOptions;
 use xtask::eval::EvalOptions;
-use xtask::{Lab, LabConfig, demo, eval, setup, workspace};
+use xtask::{Lab, LabConfig, bench, demo, eval, setup, workspace};
 
 #[derive(Parser)]
 #[command(
@@ -80,6 +81,20 @@ enum Task {
         #[arg(long)]
         score_only: bool,
     },
+    /// Build release binaries, run the pipeline, memory, live-lab and peer-tool
+    /// benchmarks, and write docs/benchmarks.md. A slow result never fails the command,
+    /// but a part that cannot run does, after the report is written.
+    Bench {
+        /// Small sizes and few runs, to check that the harness works.
+        #[arg(long)]
+        quick: bool,
+        /// Seed of every synthetic workload.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Use the release binaries already built; skip the build.
+        #[arg(long)]
+        no_build: bool,
+    },
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -140,6 +155,15 @@ fn run(cli: Cli) -> Result<()> {
             seeds,
             no_build,
             score_only,
+        }),
+        Task::Bench {
+            quick,
+            seed,
+            no_build,
+        } => bench::run(&BenchOptions {
+            quick,
+            seed,
+            no_build,
         }),
     }
 }

@@ -15,8 +15,8 @@ use crate::{
         dns::{self, AnswerData, DnsMessage, TcpDnsBuffer},
         http,
         meta::{AppEvent, AppFinding, DnsMeta, HttpMeta, TlsMeta},
-        quic,
-        tls::{self, ClientHello, HelloBuffer, HelloProgress, Transport},
+        quic::{self, QuicError},
+        tls::{self, ClientHello, GiveUpReason, HelloBuffer, HelloProgress, Transport},
     },
     decap::{Packet, tcp_flags},
     flow::FlowKey,
@@ -55,6 +55,9 @@ pub struct AppExtractor {
     hellos: HashMap<FlowKey, PendingHello>,
     /// DNS-over-TCP message framing, per flow direction.
     dns_streams: HashMap<FlowKey, TcpDnsBuffer>,
+    /// Initial sequence numbers from client SYNs, so that reassembly can start
+    /// at the right byte even when the first data segment is late or tiny.
+    syns: HashMap<FlowKey, u32>,
     counters: AppCounters,
 }
 
@@ -114,6 +117,8 @@ impl AppExtractor {
                 self.counters.quic += 1;
                 Some(AppFinding::Tls(tls_meta(&client_hello, Transport::Quic)))
             }
+            // Handshake, 0-RTT and Retry packets are valid QUIC, just not Initials.
+            Err(QuicError::NotInitial) => None,
             Err(_) => {
                 self.counters.rejected += 1;
                 None
@@ -123,20 +128,58 @@ impl AppExtractor {
 
     fn tcp(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppFinding> {
         let key = packet.key;
-        if packet.tcp_flags & (tcp_flags::RST | tcp_flags::FIN) != 0 {
+        let flags = packet.tcp_flags;
+        if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
+            // A new connection: whatever an earlier one on this 5-tuple left
+            // behind belongs to that one.
             self.hellos.remove(&key);
             self.dns_streams.remove(&key);
-        }
-        if payload.is_empty() {
+            if !self.syns.contains_key(&key) && self.syns.len() >= MAX_PENDING_HELLOS {
+                self.syns.clear();
+            }
+            self.syns.insert(key, packet.tcp_seq);
             return None;
         }
 
+        let mut finding = None;
+        if !payload.is_empty() {
+            finding = self.tcp_payload(packet, payload);
+        }
+        if flags & (tcp_flags::RST | tcp_flags::FIN) != 0 {
+            // The client stopped before its ClientHello was whole: report what
+            // it sent, marked partial.
+            if finding.is_none() {
+                finding = self.finish_hello(key);
+            } else {
+                self.hellos.remove(&key);
+            }
+            self.dns_streams.remove(&key);
+            self.syns.remove(&key);
+        }
+        finding
+    }
+
+    fn tcp_payload(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppFinding> {
+        let key = packet.key;
         if let Some(pending) = self.hellos.get_mut(&key) {
             let progress = pending.buffer.push(packet.tcp_seq, payload);
-            return self.hello_progress(key, progress);
+            let finding = self.hello_progress(key, progress);
+            if finding.is_none() && packet.truncated {
+                // The mirror session cut this segment, so the hello can never
+                // complete: report the part that arrived.
+                return self.finish_hello(key);
+            }
+            return finding;
         }
-        if tls::starts_like_handshake(payload) && payload.len() >= 2 {
-            return self.start_hello(packet, payload);
+        let syn = self.syns.get(&key).copied();
+        let expected = syn.map(|isn| isn.wrapping_add(1));
+        let out_of_order_start = expected.is_some_and(|seq| seq != packet.tcp_seq);
+        if tls::starts_like_handshake(payload) || out_of_order_start {
+            let finding = self.start_hello(packet, payload, expected);
+            if finding.is_none() && packet.truncated {
+                return self.finish_hello(key);
+            }
+            return finding;
         }
         if key.sport == DNS_PORT || key.dport == DNS_PORT {
             return self.tcp_dns(key, payload);
@@ -148,9 +191,12 @@ impl AppExtractor {
                     Some(AppFinding::Http(HttpMeta {
                         method: request.method.as_str().to_owned(),
                         path: request.path.to_str_lossy().into_owned(),
-                        host: request.host.map(|h| h.to_str_lossy().into_owned()),
-                        user_agent: request.user_agent.map(|u| u.to_str_lossy().into_owned()),
-                        partial: request.partial || request.path.is_truncated(),
+                        host: request.host.as_ref().map(|h| h.to_str_lossy().into_owned()),
+                        user_agent: request.user_agent.as_ref().map(|u| u.to_str_lossy().into_owned()),
+                        partial: request.partial
+                            || request.path.is_truncated()
+                            || request.host.as_ref().is_some_and(|h| h.is_truncated())
+                            || request.user_agent.as_ref().is_some_and(|u| u.is_truncated()),
                     }))
                 }
                 Err(_) => None,
@@ -188,15 +234,17 @@ impl AppExtractor {
         first
     }
 
-    fn start_hello(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppFinding> {
+    /// Starts reassembling a ClientHello, at `start` (the byte after the SYN)
+    /// when the SYN was seen, else at this segment.
+    fn start_hello(&mut self, packet: &Packet, payload: &[u8], start: Option<u32>) -> Option<AppFinding> {
         if self.hellos.len() >= MAX_PENDING_HELLOS {
             self.drop_stale_hellos(packet.ts_ns);
         }
         if self.hellos.len() >= MAX_PENDING_HELLOS {
-            self.counters.hellos_abandoned += 1;
-            return None;
+            self.drop_oldest_hello();
         }
-        let mut buffer = HelloBuffer::new();
+        self.syns.remove(&packet.key);
+        let mut buffer = start.map_or_else(HelloBuffer::new, HelloBuffer::with_start);
         let progress = buffer.push(packet.tcp_seq, payload);
         self.hellos.insert(
             packet.key,
@@ -224,11 +272,41 @@ impl AppExtractor {
                     }
                 }
             }
-            HelloProgress::GaveUp(_) | HelloProgress::Finished => {
+            HelloProgress::GaveUp(GiveUpReason::NotTls) => {
+                // Not a ClientHello at all (a server's records, other protocols).
                 self.hellos.remove(&key);
-                self.counters.hellos_abandoned += 1;
                 None
             }
+            HelloProgress::GaveUp(_) => {
+                self.counters.hellos_abandoned += 1;
+                self.finish_hello(key)
+            }
+            HelloProgress::Finished => {
+                self.hellos.remove(&key);
+                None
+            }
+        }
+    }
+
+    /// Ends the reassembly of `key`'s hello and reports what arrived, if it
+    /// holds a parsable part of a ClientHello.
+    fn finish_hello(&mut self, key: FlowKey) -> Option<AppFinding> {
+        let pending = self.hellos.remove(&key)?;
+        let hello = pending.buffer.client_hello().ok()?;
+        self.counters.tls += 1;
+        Some(AppFinding::Tls(tls_meta(&hello, Transport::Tcp)))
+    }
+
+    /// Makes room by dropping the longest-pending reassembly.
+    fn drop_oldest_hello(&mut self) {
+        let oldest = self
+            .hellos
+            .iter()
+            .min_by_key(|(_, pending)| pending.started_ns)
+            .map(|(key, _)| *key);
+        if let Some(key) = oldest {
+            self.hellos.remove(&key);
+            self.counters.hellos_abandoned += 1;
         }
     }
 
@@ -273,15 +351,21 @@ fn tls_meta(hello: &ClientHello, transport: Transport) -> TlsMeta {
             Transport::Quic => "quic",
         },
         version: hello.version(),
-        sni: hello.server_name().map(str::to_owned),
+        sni: hello.server_name().map(str::to_ascii_lowercase),
         alpn: hello
             .alpn
             .iter()
+            .filter(|p| !is_grease_alpn(p))
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .collect(),
         ja4: tls::ja4(hello, transport).map(|fingerprint| fingerprint.to_string()),
-        partial: hello.partial,
+        partial: hello.partial || hello.truncated,
     }
+}
+
+/// GREASE ALPN identifiers (RFC 8701) are two equal bytes of the form 0x?A.
+fn is_grease_alpn(protocol: &[u8]) -> bool {
+    matches!(protocol, [a, b] if a == b && a & 0x0f == 0x0a)
 }
 
 #[cfg(test)]
@@ -369,6 +453,88 @@ mod tests {
         };
         assert_eq!(dns.query.as_deref(), Some("example.net"));
         assert_eq!(dns.id, 0x1234);
+    }
+
+    /// Decodes a client→server TCP segment with `flags`.
+    fn segment_with(flags: u8, seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
+        let frame = Frame::vxlan(7)
+            .inner_ipv4(CLIENT, SERVER)
+            .tcp(40000, 443, flags)
+            .tcp_seq(seq, 1)
+            .payload_bytes(payload);
+        let bytes = frame.build();
+        let packet = Decoder::new(DecapConfig::default())
+            .decode(&bytes, frame.wire_len(), 1_000)
+            .expect("fixture frame decodes");
+        (packet, bytes)
+    }
+
+    fn sni_of(event: Option<AppEvent>) -> Option<String> {
+        match event?.finding {
+            AppFinding::Tls(tls) => tls.sni,
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn one_byte_first_segment_reassembled() {
+        let stream = HelloSpec::browser("tiny.example.net").records(16_384);
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment(100, &stream[..1]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment(101, &stream[1..]);
+        let sni = sni_of(extractor.inspect(&packet, &frame));
+        assert_eq!(sni.as_deref(), Some("tiny.example.net"));
+    }
+
+    #[test]
+    fn swapped_segments_after_syn_reassembled() {
+        let stream = HelloSpec::browser("swap.example.net").records(16_384);
+        let (first, rest) = stream.split_at(700);
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment_with(tcp_flags::SYN, 99, &[]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment(800, rest);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment(100, first);
+        let sni = sni_of(extractor.inspect(&packet, &frame));
+        assert_eq!(sni.as_deref(), Some("swap.example.net"));
+    }
+
+    #[test]
+    fn fin_before_complete_gives_partial() {
+        let stream = HelloSpec::browser("cut.example.net").records(16_384);
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment(100, &stream[..300]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment_with(tcp_flags::FIN | tcp_flags::ACK, 400, &[]);
+        let event = extractor.inspect(&packet, &frame).expect("partial hello reported");
+        let AppFinding::Tls(tls) = event.finding else {
+            panic!("expected TLS metadata, got {:?}", event.finding);
+        };
+        assert!(tls.partial, "marked partial");
+        assert_eq!(tls.sni.as_deref(), Some("cut.example.net"));
+    }
+
+    #[test]
+    fn full_table_drops_oldest_hello() {
+        let stream = HelloSpec::browser("late.example.net").records(16_384);
+        let mut extractor = AppExtractor::new();
+        for i in 0..MAX_PENDING_HELLOS as u16 {
+            let frame = Frame::vxlan(7)
+                .inner_ipv4(CLIENT, SERVER)
+                .tcp(1000 + i, 443, tcp_flags::ACK)
+                .tcp_seq(1, 1)
+                .payload_bytes(&stream[..200]);
+            let bytes = frame.build();
+            let packet = Decoder::new(DecapConfig::default())
+                .decode(&bytes, frame.wire_len(), 1_000)
+                .expect("fixture frame decodes");
+            extractor.inspect(&packet, &bytes);
+        }
+        let (packet, frame) = segment(100, &stream);
+        let sni = sni_of(extractor.inspect(&packet, &frame));
+        assert_eq!(sni.as_deref(), Some("late.example.net"));
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub struct FlowApp {
 
 impl FlowApp {
     /// Merges one finding: the first of each kind wins, and a DNS response
-    /// completes the query with the same transaction id.
+    /// completes the query with the same transaction id and question.
     pub fn add(&mut self, finding: AppFinding) {
         match finding {
             AppFinding::DnsQuery(query) => {
@@ -105,7 +105,13 @@ impl FlowApp {
                 }
             }
             AppFinding::DnsResponse(response) => match &mut self.dns {
-                Some(dns) if dns.id == response.id && dns.rcode.is_none() => {
+                // A stub resolver accepts a response only when its id and its
+                // question match the query; anything else may be spoofed.
+                Some(dns)
+                    if dns.id == response.id
+                        && dns.rcode.is_none()
+                        && (dns.query.is_none() || dns.query == response.query) =>
+                {
                     dns.rcode = response.rcode;
                     dns.answers = response.answers;
                     dns.min_ttl = response.min_ttl;
@@ -181,6 +187,18 @@ mod tests {
         app.add(response(7));
         app.add(query(7));
         assert_eq!(app.dns.expect("dns metadata").rcode, Some(3));
+    }
+
+    #[test]
+    fn dns_response_other_question_ignored() {
+        let mut app = FlowApp::default();
+        app.add(query(7));
+        let AppFinding::DnsResponse(mut spoofed) = response(7) else {
+            unreachable!("response() builds a response");
+        };
+        spoofed.query = Some("evil.test".into());
+        app.add(AppFinding::DnsResponse(spoofed));
+        assert_eq!(app.dns.expect("dns metadata").rcode, None);
     }
 
     #[test]
