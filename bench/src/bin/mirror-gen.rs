@@ -183,8 +183,8 @@ fn send_ring(args: &Args, frames: &[Vec<u8>], limits: &RunLimits) -> Result<RunR
 }
 
 /// Emulates RSS with TX rings: splits `frames` by the hash of their outer headers over
-/// the CPUs of `--rss-cpus`, and sends each part from a thread pinned to its CPU with
-/// its own ring, so each outer flow reaches one veth RX queue. The rate and the frame
+/// the CPUs of `--rss-cpus`. Each part goes out from a thread pinned to its CPU with its
+/// own ring, so each outer flow reaches one veth RX queue. The rate and the frame
 /// count are split evenly between the threads.
 fn send_ring_per_cpu(args: &Args, frames: &[Vec<u8>], limits: &RunLimits) -> Result<RunReport> {
     let cpus = &args.rss_cpus;

@@ -358,7 +358,12 @@ fn tls_meta(hello: &ClientHello, transport: Transport) -> TlsMeta {
             .filter(|p| !is_grease_alpn(p))
             .map(|p| String::from_utf8_lossy(p).into_owned())
             .collect(),
-        ja4: tls::ja4(hello, transport).map(|fingerprint| fingerprint.to_string()),
+        // A fingerprint over the values kept would be some other client's.
+        ja4: if hello.truncated {
+            None
+        } else {
+            tls::ja4(hello, transport).map(|fingerprint| fingerprint.to_string())
+        },
         partial: hello.partial || hello.truncated,
     }
 }

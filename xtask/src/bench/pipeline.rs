@@ -172,13 +172,13 @@ fn callgrind_all(binary: &Path, sizes: &Sizes, seed: u64) -> Callgrind {
 }
 
 /// Runs one benchmark run under callgrind, counting only the passes over the frames
-/// (`process_pass`), and returns instructions per packet.
+/// (`timed_pass`), and returns instructions per packet.
 fn callgrind(binary: &Path, out: &Path, mix: &str, stage: &str, sizes: &Sizes, seed: u64) -> Result<f64> {
     let text = cmd::stdout(
         Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}", out.display()))
-            .args(["--collect-atstart=no", "--toggle-collect=*process_pass*"])
+            .args(["--collect-atstart=no", "--toggle-collect=*timed_pass*"])
             .arg(binary)
             .args(["throughput", "--mix", mix, "--stage", stage, "--runs", "1"])
             .arg(format!("--pool-frames={}", sizes.pool_frames))
