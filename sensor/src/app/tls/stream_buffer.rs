@@ -46,8 +46,9 @@ impl StreamBuffer {
     }
 
     /// Stores `bytes` at stream offset `offset`. Bytes at or past the capacity are
-    /// dropped; a segment that starts there is an overflow. Bytes already received are
-    /// overwritten with the new copy.
+    /// dropped; a segment that starts there is an overflow. Bytes already received
+    /// keep their first copy, as the receiving host does, so a later overlapping
+    /// segment (a decoy with a short TTL, say) cannot change what is parsed.
     pub(crate) fn insert(&mut self, offset: u64, bytes: &[u8]) -> Result<(), GiveUpReason> {
         if bytes.is_empty() {
             return Ok(());
@@ -62,16 +63,41 @@ impl StreamBuffer {
         }
 
         let end = start.saturating_add(bytes.len()).min(self.capacity);
-        let kept = bytes.get(..end - start).unwrap_or(bytes);
+        let (received, received_count) = (self.ranges, self.range_count);
         self.add_range(start, end)?;
 
         if self.data.len() < end {
             self.data.resize(end, 0);
         }
-        if let Some(slot) = self.data.get_mut(start..end) {
-            slot.copy_from_slice(kept);
+        // Copy only the parts of [start, end) that no earlier segment covered.
+        let mut pos = start;
+        for &(range_start, range_end) in received.iter().take(received_count) {
+            if range_end <= pos {
+                continue;
+            }
+            if range_start >= end {
+                break;
+            }
+            if range_start > pos {
+                self.copy_in(bytes, start, pos, range_start);
+            }
+            pos = pos.max(range_end);
+            if pos >= end {
+                break;
+            }
+        }
+        if pos < end {
+            self.copy_in(bytes, start, pos, end);
         }
         Ok(())
+    }
+
+    /// Copies stream bytes `[from, to)` out of `bytes`, which start at `start`.
+    fn copy_in(&mut self, bytes: &[u8], start: usize, from: usize, to: usize) {
+        let source = bytes.get(from - start..to - start);
+        if let (Some(slot), Some(source)) = (self.data.get_mut(from..to), source) {
+            slot.copy_from_slice(source);
+        }
     }
 
     /// Merges `[start, end)` into the sorted range list.
@@ -135,6 +161,14 @@ mod tests {
         assert_eq!(buffer.contiguous(), b"");
         buffer.insert(0, b"abc").unwrap();
         assert_eq!(buffer.contiguous(), b"abcdef");
+    }
+
+    #[test]
+    fn overlap_keeps_first_copy() {
+        let mut buffer = StreamBuffer::new(64, 32);
+        buffer.insert(0, b"aaaa").expect("first copy stored");
+        buffer.insert(0, b"bbbbbb").expect("overlap stored");
+        assert_eq!(buffer.contiguous(), b"aaaabb");
     }
 
     #[test]
