@@ -101,6 +101,14 @@ pub fn validate(cfg: &FlowModelConfig) -> Result<()> {
     if cfg.new_flows_per_sec > 0 && cfg.nominal_pps == 0 {
         bail!("a new-flow rate needs a nominal packet rate above 0 to place new flows");
     }
+    if cfg.new_flows_per_sec > cfg.nominal_pps {
+        bail!(
+            "invalid new-flow rate {} per second: use at most one new flow per frame ({} at \
+             this packet rate)",
+            cfg.new_flows_per_sec,
+            cfg.nominal_pps
+        );
+    }
     Ok(())
 }
 
@@ -115,20 +123,16 @@ pub fn generate(cfg: &FlowModelConfig) -> Result<FlowModel> {
         frames_per_size: [0; IMIX.len()],
     };
 
-    // New flows per frame, as a fraction accumulated frame by frame.
-    let churn = if cfg.new_flows_per_sec == 0 {
-        0.0
-    } else {
-        cfg.new_flows_per_sec as f64 / cfg.nominal_pps as f64
-    };
-    let mut churn_due = 0.0;
+    // New flows are due at new_flows_per_sec / nominal_pps per frame. The fraction is
+    // kept in integers (units of 1 / nominal_pps), so the count is exact.
+    let mut churn_due = 0u64;
     let total_weight: u32 = IMIX.iter().map(|(_, weight)| weight).sum();
     let mut wrapped = Vec::new();
 
     for _ in 0..cfg.pool_frames {
-        churn_due += churn;
-        while churn_due >= 1.0 {
-            churn_due -= 1.0;
+        churn_due += cfg.new_flows_per_sec;
+        while cfg.nominal_pps > 0 && churn_due >= cfg.nominal_pps {
+            churn_due -= cfg.nominal_pps;
             let slot = rng.random_range(0..open.len());
             open[slot] = new_flow(&mut rng, cfg);
             model.flows_started += 1;
@@ -318,6 +322,10 @@ mod tests {
             },
             FlowModelConfig {
                 nominal_pps: 0,
+                ..config()
+            },
+            FlowModelConfig {
+                new_flows_per_sec: 10_001,
                 ..config()
             },
         ];

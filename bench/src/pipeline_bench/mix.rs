@@ -183,7 +183,11 @@ impl Flow {
         } else {
             (self.server, self.client, self.server_port, self.client_port)
         };
-        let ip_header = if src.is_ipv6() { IPV6_HEADER } else { IPV4_HEADER };
+        let ip_header = if src.is_ipv6() {
+            IPV6_HEADER
+        } else {
+            IPV4_HEADER
+        };
         let payload = usize::from(ip_len.saturating_sub(ip_header + TCP_HEADER));
         let id = self.next_id[side];
         let seq = self.next_seq[side];
@@ -197,7 +201,10 @@ impl Flow {
             (IpAddr::V6(s), IpAddr::V6(d)) => frame.inner_ipv6(s, d),
             _ => frame,
         };
-        frame.tcp(sport, dport, flags).tcp_seq(seq, ack).payload(payload)
+        frame
+            .tcp(sport, dport, flags)
+            .tcp_seq(seq, ack)
+            .payload(payload)
     }
 }
 
@@ -257,7 +264,10 @@ fn steady(
     }
 }
 
-/// The six packets of one short session: (from client, flags, size).
+/// A short session in progress: its flow, its steps and the index of the next step.
+type Session = (Flow, [(bool, u8, u16); 6], usize);
+
+/// Returns the six packets of one short session: (from client, flags, size).
 fn session_steps(rng: &mut ChaCha8Rng) -> [(bool, u8, u16); 6] {
     [
         (true, SYN, 64),
@@ -271,7 +281,7 @@ fn session_steps(rng: &mut ChaCha8Rng) -> [(bool, u8, u16); 6] {
 
 fn short_flows(rng: &mut ChaCha8Rng, builder: &mut PoolBuilder, frames: usize) {
     let mut started = 0u32;
-    let mut active: Vec<(Flow, [(bool, u8, u16); 6], usize)> = Vec::with_capacity(SHORT_ACTIVE);
+    let mut active: Vec<Session> = Vec::with_capacity(SHORT_ACTIVE);
     while builder.pool.len() < frames {
         while active.len() < SHORT_ACTIVE {
             let flow = Flow::draw(rng, started);
@@ -301,7 +311,11 @@ fn elephants(rng: &mut ChaCha8Rng, builder: &mut PoolBuilder, frames: usize) {
         let Some(flow) = flows.get_mut(index) else {
             continue;
         };
-        for (from_client, flags, ip_len) in [(false, ACK | PSH, 1500), (false, ACK | PSH, 1500), (true, ACK, 64)] {
+        for (from_client, flags, ip_len) in [
+            (false, ACK | PSH, 1500),
+            (false, ACK | PSH, 1500),
+            (true, ACK, 64),
+        ] {
             if sent == frames {
                 break;
             }

@@ -131,7 +131,8 @@ impl Pipeline {
             }
 
             let pending = &mut self.pending;
-            self.table.observe(&packet, &mut |record| pending.push(record));
+            self.table
+                .observe(&packet, &mut |record| pending.push(record));
             if ts_ns - self.last_expiry_ns >= EXPIRY_INTERVAL_NS {
                 self.last_expiry_ns = ts_ns;
                 self.table.expire(ts_ns, &mut |record| pending.push(record));

@@ -97,7 +97,13 @@ pub fn run(options: &BenchOptions) -> Result<String> {
     Ok(render(&sizes, options.seed, &measured, &callgrind, &memory))
 }
 
-fn throughput(binary: &Path, mix: &'static str, stage: &'static str, sizes: &Sizes, seed: u64) -> Result<Measured> {
+fn throughput(
+    binary: &Path,
+    mix: &'static str,
+    stage: &'static str,
+    sizes: &Sizes,
+    seed: u64,
+) -> Result<Measured> {
     let text = cmd::stdout(Command::new(binary).args([
         "throughput",
         "--mix",
@@ -149,7 +155,9 @@ fn callgrind_all(binary: &Path, sizes: &Sizes, seed: u64) -> Callgrind {
     };
     let dir = profile_dir();
     if let Err(error) = std::fs::create_dir_all(&dir) {
-        result.failures.push(format!("failed to create {}: {error}", dir.display()));
+        result
+            .failures
+            .push(format!("failed to create {}: {error}", dir.display()));
         return result;
     }
     for mix in MIXES {
@@ -163,7 +171,9 @@ fn callgrind_all(binary: &Path, sizes: &Sizes, seed: u64) -> Callgrind {
             if mix == "imix" && stage == "app" {
                 match annotate(&out) {
                     Ok(lines) => result.profile = lines,
-                    Err(error) => result.failures.push(format!("callgrind_annotate: {error:#}")),
+                    Err(error) => result
+                        .failures
+                        .push(format!("callgrind_annotate: {error:#}")),
                 }
             }
         }
@@ -173,7 +183,14 @@ fn callgrind_all(binary: &Path, sizes: &Sizes, seed: u64) -> Callgrind {
 
 /// Runs one benchmark run under callgrind, counting only the passes over the frames
 /// (`timed_pass`), and returns instructions per packet.
-fn callgrind(binary: &Path, out: &Path, mix: &str, stage: &str, sizes: &Sizes, seed: u64) -> Result<f64> {
+fn callgrind(
+    binary: &Path,
+    out: &Path,
+    mix: &str,
+    stage: &str,
+    sizes: &Sizes,
+    seed: u64,
+) -> Result<f64> {
     let text = cmd::stdout(
         Command::new("valgrind")
             .arg("--tool=callgrind")
@@ -190,10 +207,14 @@ fn callgrind(binary: &Path, out: &Path, mix: &str, stage: &str, sizes: &Sizes, s
     if frames == 0 {
         bail!("the run under callgrind processed no frames");
     }
-    let profile = std::fs::read_to_string(out).with_context(|| format!("failed to read {}", out.display()))?;
+    let profile = std::fs::read_to_string(out)
+        .with_context(|| format!("failed to read {}", out.display()))?;
     let Some(total) = profile
         .lines()
-        .find_map(|line| line.strip_prefix("totals:").or_else(|| line.strip_prefix("summary:")))
+        .find_map(|line| {
+            line.strip_prefix("totals:")
+                .or_else(|| line.strip_prefix("summary:"))
+        })
         .and_then(|value| value.trim().parse::<u64>().ok())
     else {
         bail!("no `totals:` line in {}", out.display());
@@ -209,7 +230,15 @@ fn annotate(out: &Path) -> Result<Vec<String>> {
     let hashing: f64 = rows
         .iter()
         .filter(|(_, function)| is_sip_hash(function))
-        .filter_map(|(count, _)| count.split_once('(')?.1.trim().trim_end_matches("%)").parse::<f64>().ok())
+        .filter_map(|(count, _)| {
+            count
+                .split_once('(')?
+                .1
+                .trim()
+                .trim_end_matches("%)")
+                .parse::<f64>()
+                .ok()
+        })
         .sum();
     let mut lines = vec![format!(
         "self cost (std's SipHash, the default HashMap hasher, takes {hashing:.1}% in all):"
@@ -218,7 +247,11 @@ fn annotate(out: &Path) -> Result<Vec<String>> {
         lines.push(format!("{count} {function}"));
     }
 
-    let text = cmd::stdout(Command::new("callgrind_annotate").arg("--inclusive=yes").arg(out))?;
+    let text = cmd::stdout(
+        Command::new("callgrind_annotate")
+            .arg("--inclusive=yes")
+            .arg(out),
+    )?;
     lines.push(String::new());
     lines.push("inclusive cost of sensor functions:".to_string());
     let mut seen: Vec<String> = Vec::new();
@@ -237,7 +270,9 @@ fn annotate(out: &Path) -> Result<Vec<String>> {
 
 /// Returns whether `function` is part of std's SipHash-1-3, the `HashMap` default.
 fn is_sip_hash(function: &str) -> bool {
-    function.contains("hash::sip::") || function.contains("DefaultHasher") || function.contains("hash_one")
+    function.contains("hash::sip::")
+        || function.contains("DefaultHasher")
+        || function.contains("hash_one")
 }
 
 /// Returns the (count with percentage, function name) rows of `callgrind_annotate`
@@ -254,7 +289,11 @@ fn profile_rows(text: &str) -> Vec<(String, String)> {
 fn parse_profile_row(line: &str) -> Option<(String, String)> {
     let (count, rest) = line.trim_start().split_once("%)")?;
     let rest = rest.trim();
-    let function = match rest.rfind(".rs:").or_else(|| rest.rfind(".S:")).or_else(|| rest.rfind(".c:")) {
+    let function = match rest
+        .rfind(".rs:")
+        .or_else(|| rest.rfind(".S:"))
+        .or_else(|| rest.rfind(".c:"))
+    {
         Some(at) => rest.get(at..)?.split_once(':')?.1,
         None => rest,
     };
@@ -303,7 +342,10 @@ fn memory(binary: &Path) -> Memory {
 fn parse_lines(text: &str) -> Result<Vec<Value>> {
     text.lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).with_context(|| format!("invalid JSON line from pipeline-bench: {line}")))
+        .map(|line| {
+            serde_json::from_str(line)
+                .with_context(|| format!("invalid JSON line from pipeline-bench: {line}"))
+        })
         .collect()
 }
 
@@ -324,15 +366,21 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn render(sizes: &Sizes, seed: u64, measured: &[Measured], callgrind: &Callgrind, memory: &Memory) -> String {
+fn render(
+    sizes: &Sizes,
+    seed: u64,
+    measured: &[Measured],
+    callgrind: &Callgrind,
+    memory: &Memory,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## Pipeline throughput per core, from memory\n");
     let _ = writeln!(
         out,
         "Method: `pipeline-bench throughput` builds {} AWS VXLAN mirror frames per mix (seed {seed}) \
          in one buffer, then runs {} times a fresh decoder, flow table, model and application \
-         extractor over them (passes per run: {}), on one thread. Packet time advances 1 µs per frame. \
-         Only the passes are timed; the final flush that ends every open flow is not. \
+         extractor over them on one thread: one untimed warm-up pass, then timed passes ({} of them). Packet time advances 1 µs per frame. \
+         The final flush that ends every open flow is not timed. \
          Each stage includes the ones before it: `decap`, then `flows` (flow table), `model` \
          (every flow record fed to the model), `app` (application parsers and the record \
          enricher). The figures are medians of the runs.\n",
@@ -345,7 +393,10 @@ fn render(sizes: &Sizes, seed: u64, measured: &[Measured], callgrind: &Callgrind
          6-packet TCP sessions, a new flow every 6 packets; `elephants` 8 flows of 1500-byte data \
          with a 64-byte ACK for every two.\n"
     );
-    let _ = writeln!(out, "| mix | stage | ns/packet | Mpps per core | instructions/packet | flows | flow records |");
+    let _ = writeln!(
+        out,
+        "| mix | stage | ns/packet | Mpps per core | instructions/packet | flows | flow records |"
+    );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
     for row in measured {
         let instructions = callgrind
@@ -376,7 +427,7 @@ fn render(sizes: &Sizes, seed: u64, measured: &[Measured], callgrind: &Callgrind
     let _ = writeln!(
         out,
         "\nEach run processed {frames} frames. Instructions per packet come from `valgrind \
-         --tool=callgrind`, collecting only in `Pipeline::process_pass`, \
+         --tool=callgrind`, collecting only in the timed passes, \
          for one run of the same size; they do not depend on machine load.\n"
     );
 
@@ -395,13 +446,20 @@ fn mpps(ns_per_packet: f64) -> f64 {
 }
 
 fn render_target_pps(out: &mut String, measured: &[Measured], callgrind: &Callgrind) {
-    let Some(imix) = measured.iter().find(|row| row.mix == "imix" && row.stage == "model") else {
+    let Some(imix) = measured
+        .iter()
+        .find(|row| row.mix == "imix" && row.stage == "model")
+    else {
         return;
     };
     let pps = mpps(imix.median_ns_per_packet) * 1_000_000.0;
     let budget_ns = 1e9 / TARGET_IMIX_PPS;
     let verdict = if pps >= TARGET_IMIX_PPS {
-        format!("met: {:.2} Mpps, {:.0}% of the target", pps / 1e6, 100.0 * pps / TARGET_IMIX_PPS)
+        format!(
+            "met: {:.2} Mpps, {:.0}% of the target",
+            pps / 1e6,
+            100.0 * pps / TARGET_IMIX_PPS
+        )
     } else {
         format!(
             "missed: {:.2} Mpps is {:.0}% of the target; a packet takes {:.0} ns against a budget of {budget_ns:.0} ns ({:.1}x too slow)",
@@ -411,7 +469,10 @@ fn render_target_pps(out: &mut String, measured: &[Measured], callgrind: &Callgr
             imix.median_ns_per_packet / budget_ns
         )
     };
-    let _ = writeln!(out, "**Target ≥ 5 Mpps per core on IMIX with flows and model:** {verdict}.");
+    let _ = writeln!(
+        out,
+        "**Target ≥ 5 Mpps per core on IMIX with flows and model:** {verdict}."
+    );
     if let Some((_, _, ir)) = callgrind
         .per_packet
         .iter()
@@ -419,7 +480,7 @@ fn render_target_pps(out: &mut String, measured: &[Measured], callgrind: &Callgr
     {
         let _ = writeln!(
             out,
-            "At 5 Mpps a 3 GHz core has 600 cycles per packet; this stage runs {ir:.0} instructions per packet."
+            "At 5 Mpps a core at an assumed 3 GHz has 600 cycles per packet; this stage runs {ir:.0} instructions per packet."
         );
     }
     let _ = writeln!(out);
@@ -427,7 +488,10 @@ fn render_target_pps(out: &mut String, measured: &[Measured], callgrind: &Callgr
 
 fn render_profile(out: &mut String, callgrind: &Callgrind) {
     if !callgrind.profile.is_empty() {
-        let _ = writeln!(out, "Where the instructions go, IMIX with every stage (callgrind):\n");
+        let _ = writeln!(
+            out,
+            "Where the instructions go, IMIX with every stage (callgrind):\n"
+        );
         let _ = writeln!(out, "```");
         for line in &callgrind.profile {
             let _ = writeln!(out, "{line}");
@@ -462,12 +526,28 @@ fn render_memory(out: &mut String, memory: &Memory) {
         let _ = writeln!(out, "| measure | value |");
         let _ = writeln!(out, "|---|---:|");
         let _ = writeln!(out, "| flows in the table | {flows} |");
-        let _ = writeln!(out, "| table heap, empty (preallocated for all flows) | {} MiB |", mib(empty));
+        let _ = writeln!(
+            out,
+            "| table heap, empty (preallocated for all flows) | {} MiB |",
+            mib(empty)
+        );
         let _ = writeln!(out, "| table heap, full | {} MiB |", mib(full));
         let _ = writeln!(out, "| heap bytes per tracked flow | {per_flow:.0} |");
-        let _ = writeln!(out, "| VmRSS before the table | {} MiB |", field(flow, "rss_before_kib") / 1024);
-        let _ = writeln!(out, "| VmRSS with {flows} flows | {} MiB |", field(flow, "rss_kib") / 1024);
-        let _ = writeln!(out, "| VmHWM with {flows} flows | {} MiB |", field(flow, "hwm_kib") / 1024);
+        let _ = writeln!(
+            out,
+            "| VmRSS before the table | {} MiB |",
+            field(flow, "rss_before_kib") / 1024
+        );
+        let _ = writeln!(
+            out,
+            "| VmRSS with {flows} flows | {} MiB |",
+            field(flow, "rss_kib") / 1024
+        );
+        let _ = writeln!(
+            out,
+            "| VmHWM with {flows} flows | {} MiB |",
+            field(flow, "hwm_kib") / 1024
+        );
         if let Some(device) = &memory.device {
             let devices = field(device, "devices").max(1);
             let bytes = signed_field(device, "model_bytes");
@@ -491,7 +571,10 @@ fn render_memory(out: &mut String, memory: &Memory) {
                 per_flow - TARGET_BYTES_PER_FLOW
             )
         };
-        let _ = writeln!(out, "\n**Target ≤ 256 bytes per tracked flow:** {verdict}.\n");
+        let _ = writeln!(
+            out,
+            "\n**Target ≤ 256 bytes per tracked flow:** {verdict}.\n"
+        );
     }
     out.push('\n');
 }
