@@ -84,7 +84,10 @@ struct Flow {
 /// [`FlowKey::symmetric_hash`] so each flow has one owner.
 pub struct FlowTable {
     config: FlowConfig,
-    index: HashMap<FlowKey, u32>,
+    /// Canonical key → slot. foldhash with a per-process random seed: far
+    /// cheaper than SipHash per packet, and the seed keeps crafted keys from
+    /// colliding on purpose.
+    index: HashMap<FlowKey, u32, foldhash::quality::RandomState>,
     flows: Vec<Flow>,
     free: Vec<u32>,
     idle_links: Vec<Link>,
@@ -102,7 +105,10 @@ impl FlowTable {
         let capacity = config.capacity.clamp(1, u32::MAX as usize - 1);
         FlowTable {
             config: FlowConfig { capacity, ..config },
-            index: HashMap::with_capacity(capacity.saturating_mul(2)),
+            index: HashMap::with_capacity_and_hasher(
+                capacity.saturating_mul(2),
+                foldhash::quality::RandomState::default(),
+            ),
             flows: Vec::with_capacity(capacity),
             free: Vec::with_capacity(capacity),
             idle_links: Vec::with_capacity(capacity),
