@@ -44,6 +44,12 @@ pub struct AppCounters {
     pub hellos_abandoned: u64,
 }
 
+#[derive(Clone, Copy)]
+struct SynState {
+    isn: u32,
+    payload_seen: bool,
+}
+
 struct PendingHello {
     buffer: HelloBuffer,
     started_ns: u64,
@@ -56,8 +62,9 @@ pub struct AppExtractor {
     /// DNS-over-TCP message framing, per flow direction.
     dns_streams: HashMap<FlowKey, TcpDnsBuffer>,
     /// Initial sequence numbers from client SYNs, so that reassembly can start
-    /// at the right byte even when the first data segment is late or tiny.
-    syns: HashMap<FlowKey, u32>,
+    /// at the right byte even when the first data segment is late or tiny, and
+    /// whether the direction's first payload has been seen.
+    syns: HashMap<FlowKey, SynState>,
     counters: AppCounters,
 }
 
@@ -137,7 +144,13 @@ impl AppExtractor {
             if !self.syns.contains_key(&key) && self.syns.len() >= MAX_PENDING_HELLOS {
                 self.syns.clear();
             }
-            self.syns.insert(key, packet.tcp_seq);
+            self.syns.insert(
+                key,
+                SynState {
+                    isn: packet.tcp_seq,
+                    payload_seen: false,
+                },
+            );
             return None;
         }
 
@@ -171,8 +184,19 @@ impl AppExtractor {
             }
             return finding;
         }
+        if key.sport == DNS_PORT || key.dport == DNS_PORT {
+            return self.tcp_dns(key, payload);
+        }
         let syn = self.syns.get(&key).copied();
-        let expected = syn.map(|isn| isn.wrapping_add(1));
+        if syn.is_some_and(|state| state.payload_seen) {
+            // Past the stream's opening bytes: nothing here starts a ClientHello
+            // or a request.
+            return None;
+        }
+        if let Some(state) = self.syns.get_mut(&key) {
+            state.payload_seen = true;
+        }
+        let expected = syn.map(|state| state.isn.wrapping_add(1));
         let out_of_order_start = expected.is_some_and(|seq| seq != packet.tcp_seq);
         if tls::starts_like_handshake(payload) || out_of_order_start {
             let finding = self.start_hello(packet, payload, expected);
@@ -181,10 +205,11 @@ impl AppExtractor {
             }
             return finding;
         }
-        if key.sport == DNS_PORT || key.dport == DNS_PORT {
-            return self.tcp_dns(key, payload);
-        }
-        if payload.first().is_some_and(u8::is_ascii_uppercase) {
+        // An HTTP request opens its direction's byte stream: when the SYN was
+        // seen, only the first payload segment may hold one (a later segment
+        // starting with a method name is body data).
+        let opens_stream = expected.is_none_or(|seq| seq == packet.tcp_seq);
+        if opens_stream && payload.first().is_some_and(u8::is_ascii_uppercase) {
             return match http::parse_request(payload) {
                 Ok(request) => {
                     self.counters.http += 1;
@@ -243,7 +268,6 @@ impl AppExtractor {
         if self.hellos.len() >= MAX_PENDING_HELLOS {
             self.drop_oldest_hello();
         }
-        self.syns.remove(&packet.key);
         let mut buffer = start.map_or_else(HelloBuffer::new, HelloBuffer::with_start);
         let progress = buffer.push(packet.tcp_seq, payload);
         self.hellos.insert(
@@ -429,6 +453,32 @@ mod tests {
     }
 
     #[test]
+    fn tcp_dns_after_syn_parsed() {
+        let query = dns_query();
+        let mut stream = (query.len() as u16).to_be_bytes().to_vec();
+        stream.extend_from_slice(&query);
+        let mut extractor = AppExtractor::new();
+        let frame_of = |flags: u8, seq: u32, payload: &[u8]| {
+            let frame = Frame::vxlan(7)
+                .inner_ipv4(CLIENT, SERVER)
+                .tcp(40000, 53, flags)
+                .tcp_seq(seq, 1)
+                .payload_bytes(payload);
+            let bytes = frame.build();
+            let packet = Decoder::new(DecapConfig::default())
+                .decode(&bytes, frame.wire_len(), 1_000)
+                .expect("fixture frame decodes");
+            (packet, bytes)
+        };
+        let (packet, frame) = frame_of(tcp_flags::SYN, 9, &[]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = frame_of(tcp_flags::ACK, 10, &stream[..3]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = frame_of(tcp_flags::ACK, 13, &stream[3..]);
+        assert!(extractor.inspect(&packet, &frame).is_some(), "query parsed");
+    }
+
+    #[test]
     fn tcp_dns_split_message_parsed() {
         let query = dns_query();
         let mut stream = (query.len() as u16).to_be_bytes().to_vec();
@@ -540,6 +590,30 @@ mod tests {
         let (packet, frame) = segment(100, &stream);
         let sni = sni_of(extractor.inspect(&packet, &frame));
         assert_eq!(sni.as_deref(), Some("late.example.net"));
+    }
+
+    #[test]
+    fn http_only_in_first_segment_after_syn() {
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment_with(tcp_flags::SYN, 99, &[]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment(100, b"\x00binary upload body");
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+        let (packet, frame) = segment(120, b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(extractor.inspect(&packet, &frame), None, "mid-stream text is no request");
+    }
+
+    #[test]
+    fn http_request_after_syn_parsed() {
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment_with(tcp_flags::SYN, 99, &[]);
+        extractor.inspect(&packet, &frame);
+        let (packet, frame) = segment(100, b"GET /first HTTP/1.1\r\nHost: a.example\r\n\r\n");
+        let event = extractor.inspect(&packet, &frame).expect("request parsed");
+        let AppFinding::Http(http) = event.finding else {
+            panic!("expected HTTP metadata, got {:?}", event.finding);
+        };
+        assert_eq!(http.path, "/first");
     }
 
     #[test]

@@ -122,7 +122,14 @@ pub fn feed_passive_dns(names: &mut PassiveDns, dns: &DnsMeta, now_ns: u64) {
     if dns.rcode != Some(NOERROR) {
         return;
     }
-    let Some(name) = dns.query.as_deref().and_then(DnsName::from_dotted) else {
+    // A name shown with escapes (`\.`, `\DDD`) holds bytes that its text form
+    // cannot carry back into a DnsName, so it names nothing.
+    let Some(name) = dns
+        .query
+        .as_deref()
+        .filter(|text| !text.contains('\\'))
+        .and_then(DnsName::from_dotted)
+    else {
         return;
     };
     let ttl = dns.min_ttl.unwrap_or(0);

@@ -82,7 +82,14 @@ impl Enricher {
     }
 
     fn learn_names(&mut self, vni: u32, client: IpAddr, dns: &DnsMeta, now_ns: u64) {
-        let Some(name) = dns.query.as_deref().and_then(DnsName::from_dotted) else {
+        // A name shown with escapes (`\.`, `\DDD`) holds bytes that its text form
+        // cannot carry back into a DnsName, so it names nothing.
+        let Some(name) = dns
+            .query
+            .as_deref()
+            .filter(|text| !text.contains('\\'))
+            .and_then(DnsName::from_dotted)
+        else {
             return;
         };
         let addresses: Vec<IpAddr> = dns.answers.iter().filter_map(|a| a.parse().ok()).collect();
