@@ -12,11 +12,11 @@ use std::collections::HashMap;
 
 use crate::{
     app::{
-        dns::{self, AnswerData, DnsMessage, TcpDnsBuffer},
+        dns::{self, AnswerData, DnsError, DnsMessage, TcpDnsBuffer},
         http,
         meta::{AppEvent, AppFinding, DnsMeta, HttpMeta, TlsMeta},
         quic::{self, QuicError},
-        tls::{self, ClientHello, GiveUpReason, HelloBuffer, HelloProgress, Transport},
+        tls::{self, ClientHello, GiveUpReason, HelloBuffer, HelloProgress, TlsError, Transport},
     },
     decap::{Packet, tcp_flags},
     flow::FlowKey,
@@ -32,14 +32,15 @@ pub const MAX_PENDING_HELLOS: usize = 4096;
 const HELLO_TIMEOUT_NS: u64 = 30_000_000_000;
 
 /// Parser outcomes, cumulative.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AppCounters {
     pub dns: u64,
     pub http: u64,
     pub tls: u64,
     pub quic: u64,
-    /// Payloads a parser rejected (malformed, not the protocol the port suggests).
-    pub rejected: u64,
+    /// Payloads a parser rejected, by protocol and reason: slot order as in
+    /// [`reject_labels`].
+    pub rejected: [u64; REJECT_SLOTS],
     /// ClientHello reassemblies given up (overflow, gaps) or dropped for room.
     pub hellos_abandoned: u64,
 }
@@ -48,6 +49,34 @@ pub struct AppCounters {
 struct SynState {
     isn: u32,
     payload_seen: bool,
+}
+
+impl Default for AppCounters {
+    fn default() -> Self {
+        AppCounters {
+            dns: 0,
+            http: 0,
+            tls: 0,
+            quic: 0,
+            rejected: [0; REJECT_SLOTS],
+            hellos_abandoned: 0,
+        }
+    }
+}
+
+/// Reject counter slots: every DNS, QUIC and TLS parse error reason.
+pub const REJECT_SLOTS: usize = DnsError::COUNT + QuicError::COUNT + TlsError::COUNT;
+
+/// The `(protocol, reason)` labels of the reject slots, in slot order.
+pub fn reject_labels() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let dns = DnsError::ALL.iter().map(|e| ("dns", e.label()));
+    let quic = QuicError::ALL.iter().map(|e| ("quic", e.label()));
+    let tls = TlsError::ALL.iter().map(|e| ("tls", e.label()));
+    dns.chain(quic).chain(tls)
+}
+
+fn slot_of<E: PartialEq>(all: &[E], error: &E, base: usize) -> usize {
+    base + all.iter().position(|e| e == error).unwrap_or(0)
 }
 
 struct PendingHello {
@@ -104,8 +133,8 @@ impl AppExtractor {
                 self.counters.dns += 1;
                 Some(dns_finding(&message))
             }
-            Err(_) => {
-                self.counters.rejected += 1;
+            Err(error) => {
+                self.counters.rejected[slot_of(&DnsError::ALL, &error, 0)] += 1;
                 None
             }
         }
@@ -126,8 +155,8 @@ impl AppExtractor {
             }
             // Handshake, 0-RTT and Retry packets are valid QUIC, just not Initials.
             Err(QuicError::NotInitial) => None,
-            Err(_) => {
-                self.counters.rejected += 1;
+            Err(error) => {
+                self.counters.rejected[slot_of(&QuicError::ALL, &error, DnsError::COUNT)] += 1;
                 None
             }
         }
@@ -243,16 +272,15 @@ impl AppExtractor {
         }
         let buffer = self.dns_streams.entry(key).or_default();
         let mut first = None;
-        let mut rejected = 0;
+        let rejected = &mut self.counters.rejected;
         buffer.push(payload, |message| match message {
             Ok(message) => {
                 if first.is_none() {
                     first = Some(dns_finding(&message));
                 }
             }
-            Err(_) => rejected += 1,
+            Err(error) => rejected[slot_of(&DnsError::ALL, &error, 0)] += 1,
         });
-        self.counters.rejected += rejected;
         if first.is_some() {
             self.counters.dns += 1;
         }
@@ -290,8 +318,9 @@ impl AppExtractor {
                         self.counters.tls += 1;
                         Some(AppFinding::Tls(tls_meta(&hello, Transport::Tcp)))
                     }
-                    Err(_) => {
-                        self.counters.rejected += 1;
+                    Err(error) => {
+                        let base = DnsError::COUNT + QuicError::COUNT;
+                        self.counters.rejected[slot_of(&TlsError::ALL, &error, base)] += 1;
                         None
                     }
                 }
@@ -614,6 +643,31 @@ mod tests {
             panic!("expected HTTP metadata, got {:?}", event.finding);
         };
         assert_eq!(http.path, "/first");
+    }
+
+    #[test]
+    fn dns_reject_counted_by_reason() {
+        // The question name is a compression pointer to itself, which is not
+        // strictly backward.
+        let mut message = vec![0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        message.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
+        let frame = Frame::vxlan(7)
+            .inner_ipv4(CLIENT, SERVER)
+            .udp(40000, 53)
+            .payload_bytes(&message);
+        let bytes = frame.build();
+        let packet = Decoder::new(DecapConfig::default())
+            .decode(&bytes, frame.wire_len(), 1_000)
+            .expect("fixture frame decodes");
+
+        let mut extractor = AppExtractor::new();
+        assert_eq!(extractor.inspect(&packet, &bytes), None);
+        let counted: Vec<(&str, &str)> = reject_labels()
+            .zip(extractor.counters().rejected)
+            .filter(|(_, count)| *count > 0)
+            .map(|(labels, _)| labels)
+            .collect();
+        assert_eq!(counted, vec![("dns", DnsError::NamePointerForward.label())]);
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub const APP_PARSED: MetricSpec = counter(
 );
 pub const APP_REJECTED: MetricSpec = counter(
     "sensor_app_rejected_payloads_total",
-    &[],
+    &["protocol", "reason"],
     "Payloads on a DNS, TLS or QUIC path that their parser rejected as malformed.",
 );
 pub const APP_ABANDONED: MetricSpec = counter(

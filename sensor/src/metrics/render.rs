@@ -13,6 +13,7 @@ use sensor_ebpf::Verdict;
 
 use crate::{
     capture::xdp::VerdictReader,
+    app::extract::reject_labels,
     decap::DecapError,
     metrics::catalog::{self, Kind, MetricSpec},
     model::{Detector, Severity},
@@ -144,7 +145,11 @@ impl MetricsSources {
             let count: u64 = self.stats.iter().map(|s| load(&s.app_parsed[index])).sum();
             app.with_label_values(&[protocol]).inc_by(count);
         }
-        total(&catalog::APP_REJECTED, sum(|s| &s.app_rejected))?;
+        let app_rejected = scrape.counter(&catalog::APP_REJECTED)?;
+        for (index, (protocol, reason)) in reject_labels().enumerate() {
+            let count: u64 = self.stats.iter().map(|s| load(&s.app_rejected[index])).sum();
+            app_rejected.with_label_values(&[protocol, reason]).inc_by(count);
+        }
         total(&catalog::APP_ABANDONED, sum(|s| &s.app_hellos_abandoned))?;
         total(
             &catalog::APP_DROPPED,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crossbeam::utils::CachePadded;
 
 use crate::{
-    app::extract::AppCounters,
+    app::extract::{AppCounters, REJECT_SLOTS},
     capture::xsk::RingStats,
     decap::{DecapCounters, DecapError},
     flow::FlowStats,
@@ -39,7 +39,8 @@ pub struct WorkerStats {
     pub ring_invalid_descs: AtomicU64,
     /// Application messages parsed: DNS, HTTP, TLS, QUIC.
     pub app_parsed: [AtomicU64; 4],
-    pub app_rejected: AtomicU64,
+    /// Parser rejects, in the slot order of `app::extract::reject_labels`.
+    pub app_rejected: [AtomicU64; REJECT_SLOTS],
     pub app_hellos_abandoned: AtomicU64,
     /// Findings lost because the queue to the flow writer was full.
     pub app_dropped: AtomicU64,
@@ -86,7 +87,9 @@ impl WorkerStats {
         for (slot, value) in self.app_parsed.iter().zip(parsed) {
             store(slot, value);
         }
-        store(&self.app_rejected, app.rejected);
+        for (slot, value) in self.app_rejected.iter().zip(app.rejected) {
+            store(slot, value);
+        }
         store(&self.app_hellos_abandoned, app.hellos_abandoned);
         store(&self.app_dropped, dropped);
     }
