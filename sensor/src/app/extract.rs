@@ -28,8 +28,12 @@ const DNS_PORT: u16 = 53;
 const QUIC_PORT: u16 = 443;
 /// ClientHellos being reassembled at once on one thread.
 pub const MAX_PENDING_HELLOS: usize = 4096;
-/// A reassembly that has not completed after this much packet time is dropped.
+/// A reassembly that has not completed after this much packet time is ended
+/// and reported partial (less than the 60 s default idle timeout, so the
+/// finding reaches the flow writer before the flow's record).
 const HELLO_TIMEOUT_NS: u64 = 30_000_000_000;
+/// Packet time between two sweeps for such reassemblies.
+const SWEEP_INTERVAL_NS: u64 = 1_000_000_000;
 
 /// Parser outcomes, cumulative.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +92,9 @@ struct PendingHello {
 #[derive(Default)]
 pub struct AppExtractor {
     hellos: HashMap<FlowKey, PendingHello>,
+    /// Partial ClientHellos of reassemblies dropped for room, for `expire`.
+    dropped: Vec<AppEvent>,
+    last_sweep_ns: u64,
     /// DNS-over-TCP message framing, per flow direction.
     dns_streams: HashMap<FlowKey, TcpDnsBuffer>,
     /// Initial sequence numbers from client SYNs, so that reassembly can start
@@ -350,24 +357,73 @@ impl AppExtractor {
         Some(AppFinding::Tls(tls_meta(&hello, Transport::Tcp)))
     }
 
-    /// Makes room by dropping the longest-pending reassembly.
+    /// Makes room by dropping the longest-pending reassembly; what it holds is
+    /// reported, partial, by the next `expire`.
     fn drop_oldest_hello(&mut self) {
         let oldest = self
             .hellos
             .iter()
             .min_by_key(|(_, pending)| pending.started_ns)
-            .map(|(key, _)| *key);
-        if let Some(key) = oldest {
-            self.hellos.remove(&key);
+            .map(|(key, pending)| (*key, pending.started_ns));
+        if let Some((key, started_ns)) = oldest {
             self.counters.hellos_abandoned += 1;
+            self.keep_partial(key, started_ns);
         }
     }
 
     fn drop_stale_hellos(&mut self, now_ns: u64) {
-        let before = self.hellos.len();
-        self.hellos
-            .retain(|_, pending| now_ns.saturating_sub(pending.started_ns) < HELLO_TIMEOUT_NS);
-        self.counters.hellos_abandoned += (before - self.hellos.len()) as u64;
+        let stale: Vec<(FlowKey, u64)> = self
+            .hellos
+            .iter()
+            .filter(|(_, pending)| now_ns.saturating_sub(pending.started_ns) >= HELLO_TIMEOUT_NS)
+            .map(|(key, pending)| (*key, pending.started_ns))
+            .collect();
+        for (key, started_ns) in stale {
+            self.counters.hellos_abandoned += 1;
+            self.keep_partial(key, started_ns);
+        }
+    }
+
+    /// Ends `key`'s reassembly and keeps its partial ClientHello, if any, for
+    /// the next `expire`.
+    fn keep_partial(&mut self, key: FlowKey, ts_ns: u64) {
+        if let Some(finding) = self.finish_hello(key) {
+            self.dropped.push(AppEvent {
+                key: key.canonical().0,
+                receiver: key.dst.to_ip(),
+                ts_ns,
+                finding,
+            });
+        }
+    }
+
+    /// Ends every pending reassembly (end of input, shutdown) and hands over
+    /// the partial ClientHellos.
+    pub fn finish(&mut self, emit: impl FnMut(AppEvent)) {
+        let pending: Vec<(FlowKey, u64)> = self
+            .hellos
+            .iter()
+            .map(|(key, pending)| (*key, pending.started_ns))
+            .collect();
+        for (key, started_ns) in pending {
+            self.keep_partial(key, started_ns);
+        }
+        self.last_sweep_ns = 0;
+        self.expire(0, emit);
+    }
+
+    /// Ends reassemblies pending for more than 30 s of packet time (the
+    /// client went quiet: its flow will end by idle timeout) and hands over
+    /// their partial ClientHellos, with those of reassemblies dropped for room.
+    /// Sweeps at most once a second of packet time.
+    pub fn expire(&mut self, now_ns: u64, mut emit: impl FnMut(AppEvent)) {
+        if now_ns.saturating_sub(self.last_sweep_ns) >= SWEEP_INTERVAL_NS {
+            self.last_sweep_ns = now_ns;
+            self.drop_stale_hellos(now_ns);
+        }
+        for event in self.dropped.drain(..) {
+            emit(event);
+        }
     }
 }
 
@@ -668,6 +724,36 @@ mod tests {
             .map(|(labels, _)| labels)
             .collect();
         assert_eq!(counted, vec![("dns", DnsError::NamePointerForward.label())]);
+    }
+
+    #[test]
+    fn quiet_client_hello_reported_partial() {
+        let stream = HelloSpec::browser("quiet.example.net").records(16_384);
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment(100, &stream[..300]);
+        assert_eq!(extractor.inspect(&packet, &frame), None);
+
+        let mut events = Vec::new();
+        extractor.expire(packet.ts_ns + 10_000_000_000, |event| events.push(event));
+        assert!(events.is_empty(), "still waiting after 10 s");
+        extractor.expire(packet.ts_ns + HELLO_TIMEOUT_NS + 1, |event| events.push(event));
+        assert_eq!(events.len(), 1, "reported after the timeout");
+        let AppFinding::Tls(tls) = &events[0].finding else {
+            panic!("expected TLS metadata, got {:?}", events[0].finding);
+        };
+        assert!(tls.partial, "marked partial");
+        assert_eq!(tls.sni.as_deref(), Some("quiet.example.net"));
+    }
+
+    #[test]
+    fn finish_reports_pending_hellos() {
+        let stream = HelloSpec::browser("end.example.net").records(16_384);
+        let mut extractor = AppExtractor::new();
+        let (packet, frame) = segment(100, &stream[..300]);
+        extractor.inspect(&packet, &frame);
+        let mut events = Vec::new();
+        extractor.finish(|event| events.push(event));
+        assert_eq!(events.len(), 1);
     }
 
     #[test]

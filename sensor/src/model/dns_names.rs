@@ -73,6 +73,10 @@ pub fn split_name(name: &str) -> Option<SplitName<'_>> {
 
 /// Shannon entropy of the bytes of `text`, in bits per byte; 0 for an empty text.
 /// Dots are skipped, so a multi-label subdomain counts as one string.
+///
+/// NOTE: names reach the model in their text form, where bytes outside
+/// letters, digits and hyphens are escaped (`\DDD`), so a name of raw binary
+/// labels is measured longer and with different entropy than its bytes.
 pub fn shannon_entropy(text: &str) -> f64 {
     let mut counts = [0u32; 256];
     let mut total = 0u32;

@@ -89,6 +89,9 @@ pub fn replay(
                 }
                 shard.observe(&packet);
             }
+            extractor.expire(frame.ts_ns, |event| {
+                let _ = app_events.send(event);
+            });
             shard.advance(frame.ts_ns);
             if local.frames % PUBLISH_EVERY_FRAMES == 0 {
                 stats[0].publish(&local, decoder.counters(), &shard.stats());
@@ -97,6 +100,9 @@ pub fn replay(
         }
     }
 
+    extractor.finish(|event| {
+        let _ = app_events.send(event);
+    });
     shard.finish();
     stats[0].publish(&local, decoder.counters(), &shard.stats());
     stats[0].publish_app(extractor.counters(), 0);

@@ -95,7 +95,14 @@ impl Worker {
             }
 
             self.take_handoffs();
-            self.shard.advance(self.clock.now());
+            let now = self.clock.now();
+            let app_events = &self.app_events;
+            self.extractor.expire(now, |event| {
+                if app_events.try_send(event).is_err() {
+                    local.app_dropped += 1;
+                }
+            });
+            self.shard.advance(now);
             self.publish(&local);
 
             if last_ring_stats.elapsed() >= RING_STATS_INTERVAL {
@@ -107,6 +114,12 @@ impl Worker {
         // Once every worker has stopped receiving, nobody hands over packets
         // any more: take what is left, then end every flow.
         self.stopped.wait();
+        let app_events = &self.app_events;
+        self.extractor.finish(|event| {
+            if app_events.try_send(event).is_err() {
+                local.app_dropped += 1;
+            }
+        });
         self.take_handoffs();
         self.shard.finish();
         self.publish(&local);
