@@ -64,7 +64,7 @@ pub struct TlsMeta {
     pub partial: bool,
 }
 
-/// What one packet's payload told about its flow.
+/// Metadata one packet's payload gave about its flow.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppFinding {
     DnsQuery(DnsMeta),

@@ -101,7 +101,7 @@ pub fn check_ports(decap: &DecapArgs) -> anyhow::Result<()> {
     let total = decap.vxlan_port.len() + decap.geneve_port.len();
     let max = sensor_ebpf::MAX_MIRROR_PORTS as usize;
     if total > max {
-        bail!("too many mirror ports ({total}): the XDP program holds at most {max}");
+        bail!("too many mirror ports ({total}): the XDP program accepts at most {max}; drop some --vxlan-port or --geneve-port values");
     }
     Ok(())
 }
@@ -121,8 +121,8 @@ const XDP_PACKET_HEADROOM: u32 = 256;
 /// Ethernet header plus two VLAN tags, on top of the MTU.
 const MAX_L2_OVERHEAD: u32 = 14 + 2 * 4;
 
-/// Refuses an MTU whose largest frames do not fit one UMEM frame: the kernel
-/// would drop them after XDP redirected them, and no counter would say why.
+/// Rejects an MTU whose largest frames do not fit one UMEM frame, because the
+/// kernel would drop them after XDP redirected them and no counter would show why.
 fn check_mtu(interface: &str, frame_size: u32) -> anyhow::Result<()> {
     let path = Path::new("/sys/class/net").join(interface).join("mtu");
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -144,7 +144,7 @@ fn check_mtu(interface: &str, frame_size: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The number of RX queues of `interface`, from sysfs.
+/// Returns the number of RX queues of `interface`, from sysfs.
 fn rx_queue_count(interface: &str) -> anyhow::Result<u32> {
     let dir = Path::new("/sys/class/net").join(interface).join("queues");
     let entries = std::fs::read_dir(&dir).with_context(|| {

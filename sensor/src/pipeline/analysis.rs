@@ -143,7 +143,7 @@ impl Analysis {
         Ok((Analysis { handle, stats }, feed))
     }
 
-    /// The counters the metrics endpoint reads.
+    /// Returns the counters the metrics endpoint reads.
     pub fn stats(&self) -> Arc<AnalysisStats> {
         Arc::clone(&self.stats)
     }

@@ -53,8 +53,8 @@ impl Enricher {
         self.flows.insert(event.key, app);
     }
 
-    /// Attaches the flow's metadata to `record`; forgets it after the flow's
-    /// final record.
+    /// Attaches the flow's metadata to `record`, and removes it after the
+    /// flow's final record.
     pub fn attach(&mut self, record: &mut FlowRecord) {
         let key = FlowKey {
             vni: record.vni,
@@ -82,8 +82,8 @@ impl Enricher {
     }
 
     fn learn_names(&mut self, vni: u32, client: IpAddr, dns: &DnsMeta, now_ns: u64) {
-        // A name shown with escapes (`\.`, `\DDD`) holds bytes that its text form
-        // cannot carry back into a DnsName, so it names nothing.
+        // A name shown with escapes (`\.`, `\DDD`) contains bytes that its text form
+        // cannot carry back into a DnsName, so it is not used.
         let Some(name) = dns
             .query
             .as_deref()

@@ -22,7 +22,7 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// A shard whose finished records go to `records`.
+    /// Creates a shard whose finished records go to `records`.
     pub fn new(config: FlowConfig, records: Sender<FlowRecord>) -> Self {
         Shard {
             table: FlowTable::new(config),
@@ -58,7 +58,7 @@ impl Shard {
         self.table.drain(&mut |record| send(records, record));
     }
 
-    /// The flow table's counters.
+    /// Returns the flow table's counters.
     pub fn stats(&self) -> FlowStats {
         self.table.stats()
     }

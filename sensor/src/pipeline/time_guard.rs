@@ -18,7 +18,7 @@ const MAX_JUMP_NS: u64 = 6 * 3600 * 1_000_000_000;
 /// Records in a row past a jump that confirm it.
 const JUMP_CONFIRMATION: usize = 64;
 
-/// What to do with one record.
+/// The decision about one record.
 pub enum Admission {
     /// Give the model these records, in order.
     Accept(Vec<FlowRecord>),
