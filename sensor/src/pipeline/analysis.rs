@@ -168,13 +168,8 @@ fn restore(config: &ModelConfig, snapshotter: Option<&Snapshotter<ModelState>>) 
                 model
             }
             Err(error) => {
-                let moved = move_aside(snapshotter.store().path());
-                tracing::error!(
-                    path,
-                    %error,
-                    moved_to = moved.as_deref().unwrap_or("(not moved)"),
-                    "model state rejected; learning from scratch"
-                );
+                let rejected = snapshotter.store().reject(error.to_string());
+                tracing::error!(error = %rejected, "model state rejected; learning from scratch");
                 Model::new(config.clone())
             }
         },
@@ -275,23 +270,6 @@ fn run(
     }
     for (kind, counts) in sinks.shutdown() {
         tracing::info!(sink = kind, sent = counts.sent, failed = counts.failed, dropped = counts.dropped, "alert sink closed");
-    }
-}
-
-/// Renames a rejected state file to `PATH.corrupt-<unix seconds>`, so the next
-/// save does not overwrite it. Returns the new path.
-fn move_aside(path: &std::path::Path) -> Option<String> {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let mut target = path.as_os_str().to_owned();
-    target.push(format!(".corrupt-{seconds}"));
-    match std::fs::rename(path, &target) {
-        Ok(()) => Some(std::path::PathBuf::from(target).display().to_string()),
-        Err(error) => {
-            tracing::error!(path = %path.display(), %error, "failed to move the rejected model state aside");
-            None
-        }
     }
 }
 

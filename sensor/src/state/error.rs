@@ -29,6 +29,8 @@ pub enum SnapshotProblem {
     OlderVersion { found: u32, supported: u32 },
     #[error("the payload does not decode as the expected state: {message}")]
     Undecodable { message: String },
+    #[error("the state decodes but its owner cannot use it: {message}")]
+    Unusable { message: String },
 }
 
 /// An error of [`SnapshotStore`](super::SnapshotStore).

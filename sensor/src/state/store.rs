@@ -123,6 +123,12 @@ impl<T: Serialize + DeserializeOwned> SnapshotStore<T> {
         file.sync_all()
     }
 
+    /// Moves the snapshot aside like a corrupt one, for a state that decoded
+    /// but that its owner cannot use, so the next save does not overwrite it.
+    pub fn reject(&self, message: String) -> SnapshotError {
+        self.move_aside(SnapshotProblem::Unusable { message })
+    }
+
     /// Renames the rejected file to a free `PATH.corrupt-<unix seconds>[.N]` name.
     fn move_aside(&self, problem: SnapshotProblem) -> SnapshotError {
         let seconds = SystemTime::now()

@@ -572,3 +572,20 @@ fn store_survives_kill_9() {
         fs::remove_dir_all(&dir).ok();
     }
 }
+
+#[test]
+fn reject_moves_unusable_state_aside() {
+    let dir = temp_dir("reject");
+    let (store, bytes) = saved_file(&dir);
+
+    let error = store.reject("duplicate device".into());
+    assert!(
+        matches!(error.problem(), Some(SnapshotProblem::Unusable { .. })),
+        "problem: {error}"
+    );
+    assert!(!store.path().exists(), "snapshot moved away");
+    let moved = files_starting_with(&dir, "model.snap.corrupt-");
+    assert_eq!(moved.len(), 1, "one moved-aside file");
+    assert_eq!(fs::read(&moved[0]).expect("read moved"), bytes, "bytes kept");
+    fs::remove_dir_all(&dir).ok();
+}
