@@ -494,18 +494,34 @@ mod tests {
     const CLIENT: [u8; 4] = [10, 0, 0, 9];
     const SERVER: [u8; 4] = [198, 51, 100, 20];
 
-    /// Decodes a client→server TCP segment carrying `payload` at `seq`.
-    fn segment(seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
-        let frame = Frame::vxlan(7)
-            .inner_ipv4(CLIENT, SERVER)
-            .tcp(40000, 443, tcp_flags::ACK | tcp_flags::PSH)
-            .tcp_seq(seq, 1)
-            .payload_bytes(payload);
+    /// Builds and decodes `frame`, returning the packet and the frame bytes.
+    fn decoded(frame: Frame) -> (Packet, Vec<u8>) {
         let bytes = frame.build();
         let packet = Decoder::new(DecapConfig::default())
             .decode(&bytes, frame.wire_len(), 1_000)
             .expect("fixture frame decodes");
         (packet, bytes)
+    }
+
+    /// Decodes a client→server TCP segment from port `sport` to `dport`.
+    fn tcp_to(sport: u16, dport: u16, flags: u8, seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
+        decoded(
+            Frame::vxlan(7)
+                .inner_ipv4(CLIENT, SERVER)
+                .tcp(sport, dport, flags)
+                .tcp_seq(seq, 1)
+                .payload_bytes(payload),
+        )
+    }
+
+    /// Decodes a client→server TLS segment carrying `payload` at `seq`.
+    fn segment(seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
+        tcp_to(40000, 443, tcp_flags::ACK | tcp_flags::PSH, seq, payload)
+    }
+
+    /// Decodes a client→server TLS segment with `flags`.
+    fn segment_with(flags: u8, seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
+        tcp_to(40000, 443, flags, seq, payload)
     }
 
     #[test]
@@ -543,18 +559,7 @@ mod tests {
         let mut stream = (query.len() as u16).to_be_bytes().to_vec();
         stream.extend_from_slice(&query);
         let mut extractor = AppExtractor::new();
-        let frame_of = |flags: u8, seq: u32, payload: &[u8]| {
-            let frame = Frame::vxlan(7)
-                .inner_ipv4(CLIENT, SERVER)
-                .tcp(40000, 53, flags)
-                .tcp_seq(seq, 1)
-                .payload_bytes(payload);
-            let bytes = frame.build();
-            let packet = Decoder::new(DecapConfig::default())
-                .decode(&bytes, frame.wire_len(), 1_000)
-                .expect("fixture frame decodes");
-            (packet, bytes)
-        };
+        let frame_of = |flags: u8, seq: u32, payload: &[u8]| tcp_to(40000, 53, flags, seq, payload);
         let (packet, frame) = frame_of(tcp_flags::SYN, 9, &[]);
         assert_eq!(extractor.inspect(&packet, &frame), None);
         let (packet, frame) = frame_of(tcp_flags::ACK, 10, &stream[..3]);
@@ -571,18 +576,8 @@ mod tests {
         let (first, rest) = stream.split_at(5);
 
         let mut extractor = AppExtractor::new();
-        let frame_of = |seq: u32, payload: &[u8]| {
-            let frame = Frame::vxlan(7)
-                .inner_ipv4(CLIENT, SERVER)
-                .tcp(40000, 53, tcp_flags::ACK | tcp_flags::PSH)
-                .tcp_seq(seq, 1)
-                .payload_bytes(payload);
-            let bytes = frame.build();
-            let packet = Decoder::new(DecapConfig::default())
-                .decode(&bytes, frame.wire_len(), 1_000)
-                .expect("fixture frame decodes");
-            (packet, bytes)
-        };
+        let frame_of =
+            |seq: u32, payload: &[u8]| tcp_to(40000, 53, tcp_flags::ACK | tcp_flags::PSH, seq, payload);
 
         let (packet, frame) = frame_of(1, first);
         assert_eq!(extractor.inspect(&packet, &frame), None);
@@ -593,20 +588,6 @@ mod tests {
         };
         assert_eq!(dns.query.as_deref(), Some("example.net"));
         assert_eq!(dns.id, 0x1234);
-    }
-
-    /// Decodes a client→server TCP segment with `flags`.
-    fn segment_with(flags: u8, seq: u32, payload: &[u8]) -> (Packet, Vec<u8>) {
-        let frame = Frame::vxlan(7)
-            .inner_ipv4(CLIENT, SERVER)
-            .tcp(40000, 443, flags)
-            .tcp_seq(seq, 1)
-            .payload_bytes(payload);
-        let bytes = frame.build();
-        let packet = Decoder::new(DecapConfig::default())
-            .decode(&bytes, frame.wire_len(), 1_000)
-            .expect("fixture frame decodes");
-        (packet, bytes)
     }
 
     fn sni_of(event: Option<AppEvent>) -> Option<String> {
@@ -661,16 +642,8 @@ mod tests {
         let stream = HelloSpec::browser("late.example.net").records(16_384);
         let mut extractor = AppExtractor::new();
         for i in 0..MAX_PENDING_HELLOS as u16 {
-            let frame = Frame::vxlan(7)
-                .inner_ipv4(CLIENT, SERVER)
-                .tcp(1000 + i, 443, tcp_flags::ACK)
-                .tcp_seq(1, 1)
-                .payload_bytes(&stream[..200]);
-            let bytes = frame.build();
-            let packet = Decoder::new(DecapConfig::default())
-                .decode(&bytes, frame.wire_len(), 1_000)
-                .expect("fixture frame decodes");
-            extractor.inspect(&packet, &bytes);
+            let (packet, frame) = tcp_to(1000 + i, 443, tcp_flags::ACK, 1, &stream[..200]);
+            extractor.inspect(&packet, &frame);
         }
         let (packet, frame) = segment(100, &stream);
         let sni = sni_of(extractor.inspect(&packet, &frame));
@@ -707,14 +680,12 @@ mod tests {
         // strictly backward.
         let mut message = vec![0, 1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         message.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1]);
-        let frame = Frame::vxlan(7)
-            .inner_ipv4(CLIENT, SERVER)
-            .udp(40000, 53)
-            .payload_bytes(&message);
-        let bytes = frame.build();
-        let packet = Decoder::new(DecapConfig::default())
-            .decode(&bytes, frame.wire_len(), 1_000)
-            .expect("fixture frame decodes");
+        let (packet, bytes) = decoded(
+            Frame::vxlan(7)
+                .inner_ipv4(CLIENT, SERVER)
+                .udp(40000, 53)
+                .payload_bytes(&message),
+        );
 
         let mut extractor = AppExtractor::new();
         assert_eq!(extractor.inspect(&packet, &bytes), None);
