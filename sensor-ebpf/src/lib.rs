@@ -23,16 +23,16 @@ pub mod maps {
     pub const CONFIG: &str = "CONFIG";
 }
 
-/// Most entries in [`maps::MIRROR_PORTS`].
+/// Maximum entries in [`maps::MIRROR_PORTS`].
 pub const MAX_MIRROR_PORTS: u32 = 16;
-/// Most prefixes in each allowlist trie.
+/// Maximum prefixes in each allowlist trie.
 pub const MAX_ALLOWLIST_PREFIXES: u32 = 1024;
 /// Most RX queues the socket map can hold.
 pub const MAX_QUEUES: u32 = 256;
 /// Outer VLAN tags the program walks before giving up on a frame.
 pub const VLAN_MAX_DEPTH: usize = 2;
 
-/// What a mirror port carries.
+/// Tunnel protocol of a mirror port.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PortKind {
@@ -94,7 +94,7 @@ impl Verdict {
         Verdict::PassedMalformed,
     ];
 
-    /// The `verdict` label value of `sensor_xdp_frames_total`.
+    /// Returns the `verdict` label value of `sensor_xdp_frames_total`.
     pub const fn label(self) -> &'static str {
         match self {
             Verdict::Redirected => "redirected",

@@ -294,7 +294,10 @@ fn live_matches_replay() {
         .collect();
     std::fs::remove_dir_all(&out).ok();
     assert!(only_live.is_empty(), "records only live: {only_live:#?}");
-    assert!(only_replayed.is_empty(), "records only replayed: {only_replayed:#?}");
+    assert!(
+        only_replayed.is_empty(),
+        "records only replayed: {only_replayed:#?}"
+    );
 }
 
 fn tempdir() -> PathBuf {

@@ -1,6 +1,6 @@
 //! Picks the packets worth parsing and runs the application parsers on them.
 //!
-//! One extractor runs on each thread that sees frames (a queue worker, or the
+//! One extractor runs on each thread that receives frames (a queue worker, or the
 //! replay loop), before a packet is steered to the thread that owns its flow,
 //! because only that thread still has the frame bytes. Most packets are
 //! skipped after a port or first-byte check. A ClientHello split over TCP
@@ -71,7 +71,7 @@ impl Default for AppCounters {
 /// Reject counter slots: every DNS, QUIC and TLS parse error reason.
 pub const REJECT_SLOTS: usize = DnsError::COUNT + QuicError::COUNT + TlsError::COUNT;
 
-/// The `(protocol, reason)` labels of the reject slots, in slot order.
+/// Returns the `(protocol, reason)` labels of the reject slots, in slot order.
 pub fn reject_labels() -> impl Iterator<Item = (&'static str, &'static str)> {
     let dns = DnsError::ALL.iter().map(|e| ("dns", e.label()));
     let quic = QuicError::ALL.iter().map(|e| ("quic", e.label()));
@@ -253,11 +253,17 @@ impl AppExtractor {
                         method: request.method.as_str().to_owned(),
                         path: request.path.to_str_lossy().into_owned(),
                         host: request.host.as_ref().map(|h| h.to_str_lossy().into_owned()),
-                        user_agent: request.user_agent.as_ref().map(|u| u.to_str_lossy().into_owned()),
+                        user_agent: request
+                            .user_agent
+                            .as_ref()
+                            .map(|u| u.to_str_lossy().into_owned()),
                         partial: request.partial
                             || request.path.is_truncated()
                             || request.host.as_ref().is_some_and(|h| h.is_truncated())
-                            || request.user_agent.as_ref().is_some_and(|u| u.is_truncated()),
+                            || request
+                                .user_agent
+                                .as_ref()
+                                .is_some_and(|u| u.is_truncated()),
                     }))
                 }
                 Err(_) => None,
@@ -296,7 +302,12 @@ impl AppExtractor {
 
     /// Starts reassembling a ClientHello, at `start` (the byte after the SYN)
     /// when the SYN was seen, else at this segment.
-    fn start_hello(&mut self, packet: &Packet, payload: &[u8], start: Option<u32>) -> Option<AppFinding> {
+    fn start_hello(
+        &mut self,
+        packet: &Packet,
+        payload: &[u8],
+        start: Option<u32>,
+    ) -> Option<AppFinding> {
         if self.hellos.len() >= MAX_PENDING_HELLOS {
             self.drop_stale_hellos(packet.ts_ns);
         }
@@ -349,7 +360,7 @@ impl AppExtractor {
     }
 
     /// Ends the reassembly of `key`'s hello and reports what arrived, if it
-    /// holds a parsable part of a ClientHello.
+    /// contains a parsable part of a ClientHello.
     fn finish_hello(&mut self, key: FlowKey) -> Option<AppFinding> {
         let pending = self.hellos.remove(&key)?;
         let hello = pending.buffer.client_hello().ok()?;
@@ -357,8 +368,8 @@ impl AppExtractor {
         Some(AppFinding::Tls(tls_meta(&hello, Transport::Tcp)))
     }
 
-    /// Makes room by dropping the longest-pending reassembly; what it holds is
-    /// reported, partial, by the next `expire`.
+    /// Makes room by dropping the longest-pending reassembly. Its partial
+    /// ClientHello is reported by the next `expire`.
     fn drop_oldest_hello(&mut self) {
         let oldest = self
             .hellos
@@ -545,7 +556,7 @@ mod tests {
         assert_eq!(extractor.counters().tls, 1);
     }
 
-    /// A DNS query for `example.net` (type A) with transaction id 0x1234.
+    /// Builds a DNS query for `example.net` (type A) with transaction id 0x1234.
     fn dns_query() -> Vec<u8> {
         let mut message = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
         message.extend_from_slice(b"\x07example\x03net\x00");
@@ -576,8 +587,9 @@ mod tests {
         let (first, rest) = stream.split_at(5);
 
         let mut extractor = AppExtractor::new();
-        let frame_of =
-            |seq: u32, payload: &[u8]| tcp_to(40000, 53, tcp_flags::ACK | tcp_flags::PSH, seq, payload);
+        let frame_of = |seq: u32, payload: &[u8]| {
+            tcp_to(40000, 53, tcp_flags::ACK | tcp_flags::PSH, seq, payload)
+        };
 
         let (packet, frame) = frame_of(1, first);
         assert_eq!(extractor.inspect(&packet, &frame), None);
@@ -629,7 +641,9 @@ mod tests {
         let (packet, frame) = segment(100, &stream[..300]);
         assert_eq!(extractor.inspect(&packet, &frame), None);
         let (packet, frame) = segment_with(tcp_flags::FIN | tcp_flags::ACK, 400, &[]);
-        let event = extractor.inspect(&packet, &frame).expect("partial hello reported");
+        let event = extractor
+            .inspect(&packet, &frame)
+            .expect("partial hello reported");
         let AppFinding::Tls(tls) = event.finding else {
             panic!("expected TLS metadata, got {:?}", event.finding);
         };
@@ -658,7 +672,11 @@ mod tests {
         let (packet, frame) = segment(100, b"\x00binary upload body");
         assert_eq!(extractor.inspect(&packet, &frame), None);
         let (packet, frame) = segment(120, b"GET /later HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!(extractor.inspect(&packet, &frame), None, "mid-stream text is no request");
+        assert_eq!(
+            extractor.inspect(&packet, &frame),
+            None,
+            "mid-stream text is no request"
+        );
     }
 
     #[test]
@@ -707,7 +725,9 @@ mod tests {
         let mut events = Vec::new();
         extractor.expire(packet.ts_ns + 10_000_000_000, |event| events.push(event));
         assert!(events.is_empty(), "still waiting after 10 s");
-        extractor.expire(packet.ts_ns + HELLO_TIMEOUT_NS + 1, |event| events.push(event));
+        extractor.expire(packet.ts_ns + HELLO_TIMEOUT_NS + 1, |event| {
+            events.push(event)
+        });
         assert_eq!(events.len(), 1, "reported after the timeout");
         let AppFinding::Tls(tls) = &events[0].finding else {
             panic!("expected TLS metadata, got {:?}", events[0].finding);

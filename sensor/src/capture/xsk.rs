@@ -20,7 +20,7 @@ use xsk_rs::{
     config::{BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig},
 };
 
-/// How the socket moves frames from the driver to the UMEM.
+/// Requested way for the socket to move frames from the driver to the UMEM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BindMode {
     /// Try zero-copy, fall back to copy when the driver cannot do it.
@@ -39,7 +39,7 @@ pub enum BoundMode {
 }
 
 impl BoundMode {
-    /// The `mode` label value of `sensor_xsk_bind_mode_info`.
+    /// Returns the `mode` label value of `sensor_xsk_bind_mode_info`.
     pub fn label(self) -> &'static str {
         match self {
             BoundMode::ZeroCopy => "zero_copy",
@@ -59,7 +59,7 @@ pub struct SocketSizes {
     pub rx_ring: u32,
 }
 
-/// Why a socket could not be set up.
+/// Failure to set up a socket.
 #[derive(Debug, Error)]
 pub enum XskError {
     #[error("invalid {what} {value}: {reason}")]
@@ -74,7 +74,9 @@ pub enum XskError {
         queue: u32,
         reason: String,
     },
-    #[error("failed to bind an AF_XDP socket to {interface} queue {queue} in {mode} mode: {reason}; {hint}")]
+    #[error(
+        "failed to bind an AF_XDP socket to {interface} queue {queue} in {mode} mode: {reason}; {hint}"
+    )]
     Bind {
         interface: String,
         queue: u32,
@@ -101,7 +103,7 @@ pub struct RingStats {
 pub struct RxFrame<'a> {
     /// The frame bytes, from the outer Ethernet header on.
     pub data: &'a [u8],
-    /// What the XDP program wrote in the metadata area, if it stamped frames.
+    /// Metadata the XDP program wrote in front of the frame, if it stamps frames.
     pub meta: Option<FrameMeta>,
 }
 
@@ -125,7 +127,7 @@ impl QueueSocket {
     /// Creates the UMEM, binds a socket to `interface` queue `queue` and fills
     /// the fill ring. The caller registers [`QueueSocket::raw_fd`] in the XDP
     /// program's socket map; the program itself is loaded elsewhere, so
-    /// libxdp is told not to load its own.
+    /// libxdp must not load its own.
     ///
     /// `stamped` says whether the XDP program writes a [`FrameMeta`] in front
     /// of each frame.
@@ -197,17 +199,17 @@ impl QueueSocket {
         })
     }
 
-    /// The RX queue this socket is bound to.
+    /// Returns the RX queue this socket is bound to.
     pub fn queue(&self) -> u32 {
         self.queue
     }
 
-    /// The mode the socket was bound in.
+    /// Returns the mode the socket was bound in.
     pub fn mode(&self) -> BoundMode {
         self.mode
     }
 
-    /// The socket's file descriptor, for the XDP program's socket map.
+    /// Returns the socket's file descriptor, for the XDP program's socket map.
     pub fn raw_fd(&self) -> i32 {
         self.rx.fd().as_raw_fd()
     }
@@ -231,11 +233,7 @@ impl QueueSocket {
             // given back to the fill ring below.
             let data = unsafe { self.umem.data(desc) };
             let data = data.contents();
-            let meta = if self.stamped {
-                read_meta(data)
-            } else {
-                None
-            };
+            let meta = if self.stamped { read_meta(data) } else { None };
             on_frame(RxFrame { data, meta });
         }
 
@@ -245,7 +243,7 @@ impl QueueSocket {
         Ok(received)
     }
 
-    /// The kernel's drop counters for this socket.
+    /// Reads the kernel's drop counters for this socket.
     pub fn ring_stats(&self) -> io::Result<RingStats> {
         let stats = self.rx.fd().xdp_statistics()?;
         Ok(RingStats {
@@ -263,7 +261,8 @@ impl QueueSocket {
         // SAFETY: the descriptors belong to `self.umem` and the caller no
         // longer reads their frames.
         let produced = unsafe { self.fill.produce(descs) };
-        // The fill ring holds every UMEM frame, so it always has room.
+        // The fill ring is as large as the UMEM (see `umem_config`), so it
+        // always has room for frames coming back.
         debug_assert_eq!(produced, descs.len(), "fill ring unexpectedly full");
         if self.fill.needs_wakeup() {
             if let Err(error) = self.fill.wakeup(self.rx.fd_mut(), 0) {
@@ -343,9 +342,8 @@ fn bind_socket(
 
     // SAFETY: the UMEM is not shared with another socket on this queue, and
     // libxdp's own program load is inhibited, as `Socket::new` requires.
-    let (tx, rx, rings) =
-        unsafe { xsk_rs::Socket::new(config, umem, &interface, queue) }
-            .map_err(|e| io::Error::other(error_chain(&e)))?;
+    let (tx, rx, rings) = unsafe { xsk_rs::Socket::new(config, umem, &interface, queue) }
+        .map_err(|e| io::Error::other(error_chain(&e)))?;
     let (fill, _completion) =
         rings.ok_or_else(|| io::Error::other("the UMEM is already bound to this queue"))?;
     Ok((tx, rx, fill))

@@ -13,7 +13,10 @@ use crate::{
 
 /// Builds the analysis settings. Live runs append to `--alerts-out`, so a
 /// restart keeps earlier alerts; replays start the file afresh.
-pub fn analysis_config(args: &ModelArgs, live: Option<PacketClock>) -> anyhow::Result<AnalysisConfig> {
+pub fn analysis_config(
+    args: &ModelArgs,
+    live: Option<PacketClock>,
+) -> anyhow::Result<AnalysisConfig> {
     let model = args.config()?;
     let mut sinks = AlertSinks::<Alert>::new();
 

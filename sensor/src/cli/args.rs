@@ -264,7 +264,7 @@ pub fn parse_prefix(text: &str) -> Result<IpNet, String> {
 }
 
 impl ModelArgs {
-    /// The model settings these flags give.
+    /// Returns the model settings these flags give.
     pub fn config(&self) -> anyhow::Result<crate::model::ModelConfig> {
         if self.snapshot_interval_secs == 0 {
             anyhow::bail!("invalid --snapshot-interval-secs 0: it must be at least 1");
@@ -273,9 +273,8 @@ impl ModelArgs {
         if !self.home_net.is_empty() {
             config.home_nets = self.home_net.clone();
         }
-        config.learning_period = std::time::Duration::from_secs(
-            self.learning_period_hours.saturating_mul(3600),
-        );
+        config.learning_period =
+            std::time::Duration::from_secs(self.learning_period_hours.saturating_mul(3600));
         config.alert_cooldown = std::time::Duration::from_secs(self.alert_cooldown_secs);
         if self.model_max_devices == 0 || self.model_max_peers == 0 {
             anyhow::bail!(
@@ -294,7 +293,7 @@ impl ModelArgs {
 }
 
 impl DecapArgs {
-    /// The decoder settings these flags give.
+    /// Returns the decoder settings these flags give.
     pub fn config(&self, decapsulated: bool) -> DecapConfig {
         DecapConfig {
             vxlan_ports: self.vxlan_port.clone(),
@@ -309,7 +308,7 @@ impl DecapArgs {
 pub const MAX_FLOW_CAPACITY: usize = 20_000_000;
 
 impl FlowArgs {
-    /// The flow table settings these flags give.
+    /// Returns the flow table settings these flags give.
     pub fn config(&self) -> anyhow::Result<FlowConfig> {
         if self.flow_capacity == 0 || self.flow_capacity > MAX_FLOW_CAPACITY {
             anyhow::bail!(
@@ -354,7 +353,11 @@ mod tests {
             for arg in command.get_arguments() {
                 if let Some(long) = arg.get_long() {
                     let flag = format!("`--{long}`");
-                    assert!(docs.contains(&flag), "docs/flags.md lacks {flag} ({})", command.get_name());
+                    assert!(
+                        docs.contains(&flag),
+                        "docs/flags.md lacks {flag} ({})",
+                        command.get_name()
+                    );
                 }
                 if let Some(env) = arg.get_env() {
                     let env = format!("`{}`", env.to_string_lossy());

@@ -59,7 +59,11 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
 fn print_summary(summary: &ReplaySummary) {
     eprintln!(
         "replayed {} file(s): {} frames, {} bytes; decoded {}, truncated {}",
-        summary.files, summary.frames, summary.bytes, summary.decap.decoded, summary.decap.truncated
+        summary.files,
+        summary.frames,
+        summary.bytes,
+        summary.decap.decoded,
+        summary.decap.truncated
     );
     for (reason, count) in DecapError::ALL.iter().zip(summary.decap.rejected.iter()) {
         if *count > 0 {
@@ -68,6 +72,9 @@ fn print_summary(summary: &ReplaySummary) {
     }
     eprintln!(
         "flows: {} created, {} evicted, {} duplicate packets; {} records written",
-        summary.flows.created, summary.flows.evicted, summary.flows.duplicates, summary.records_written
+        summary.flows.created,
+        summary.flows.evicted,
+        summary.flows.duplicates,
+        summary.records_written
     );
 }

@@ -50,7 +50,10 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         args.cpus.clone()
     };
     if let Some(bad) = cpus.iter().find(|&&cpu| cpu >= cpu_count) {
-        bail!("invalid --cpus value {bad}: this machine has CPUs 0 to {}", cpu_count - 1);
+        bail!(
+            "invalid --cpus value {bad}: this machine has CPUs 0 to {}",
+            cpu_count - 1
+        );
     }
 
     let config = LiveConfig {
@@ -101,7 +104,9 @@ pub fn check_ports(decap: &DecapArgs) -> anyhow::Result<()> {
     let total = decap.vxlan_port.len() + decap.geneve_port.len();
     let max = sensor_ebpf::MAX_MIRROR_PORTS as usize;
     if total > max {
-        bail!("too many mirror ports ({total}): the XDP program accepts at most {max}; drop some --vxlan-port or --geneve-port values");
+        bail!(
+            "too many mirror ports ({total}): the XDP program accepts at most {max}; drop some --vxlan-port or --geneve-port values"
+        );
     }
     Ok(())
 }
@@ -148,7 +153,10 @@ fn check_mtu(interface: &str, frame_size: u32) -> anyhow::Result<()> {
 fn rx_queue_count(interface: &str) -> anyhow::Result<u32> {
     let dir = Path::new("/sys/class/net").join(interface).join("queues");
     let entries = std::fs::read_dir(&dir).with_context(|| {
-        format!("interface {interface} not found ({} is unreadable): check the name with `ip link`", dir.display())
+        format!(
+            "interface {interface} not found ({} is unreadable): check the name with `ip link`",
+            dir.display()
+        )
     })?;
     let mut count = 0;
     for entry in entries {
@@ -158,7 +166,10 @@ fn rx_queue_count(interface: &str) -> anyhow::Result<u32> {
         }
     }
     if count == 0 {
-        bail!("interface {interface} has no RX queues in {}", dir.display());
+        bail!(
+            "interface {interface} has no RX queues in {}",
+            dir.display()
+        );
     }
     Ok(count)
 }

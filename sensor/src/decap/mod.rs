@@ -286,10 +286,7 @@ impl Decoder {
         let captured = if l4.truncated || ip.non_first_fragment {
             0
         } else {
-            frame
-                .len()
-                .saturating_sub(payload_start)
-                .min(payload_bytes)
+            frame.len().saturating_sub(payload_start).min(payload_bytes)
         };
 
         let packet = Packet {

@@ -356,8 +356,7 @@ fn restart_from(flow: &mut Flow, direction: Direction, packet: &Packet) {
     if initiator_sent_syn {
         return;
     }
-    let is_syn_ack =
-        flow.key.protocol == PROTO_TCP && packet.tcp_flags & (SYN | ACK) == SYN | ACK;
+    let is_syn_ack = flow.key.protocol == PROTO_TCP && packet.tcp_flags & (SYN | ACK) == SYN | ACK;
     flow.initiator = if is_syn_ack {
         direction.reverse()
     } else {
@@ -481,7 +480,7 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         src_to_dst: direction_record(&out),
         dst_to_src: direction_record(&back),
         dst_name: None,
-                dns: None,
+        dns: None,
         http: None,
         tls: None,
     }

@@ -98,16 +98,9 @@ pub const DECAP_REJECTED: MetricSpec = counter(
     &["reason"],
     "Frames the decapsulator rejected, by reason.",
 );
-pub const FLOWS_ACTIVE: MetricSpec = gauge(
-    "sensor_flows_active",
-    &[],
-    "Flows in the flow tables now.",
-);
-pub const FLOWS_CREATED: MetricSpec = counter(
-    "sensor_flows_created_total",
-    &[],
-    "Flows created.",
-);
+pub const FLOWS_ACTIVE: MetricSpec =
+    gauge("sensor_flows_active", &[], "Flows in the flow tables now.");
+pub const FLOWS_CREATED: MetricSpec = counter("sensor_flows_created_total", &[], "Flows created.");
 pub const FLOWS_EXPIRED: MetricSpec = counter(
     "sensor_flows_expired_total",
     &[],
@@ -133,11 +126,8 @@ pub const RECORDS_FAILED: MetricSpec = counter(
     &[],
     "Flow records lost because the flow output failed (disk full, closed pipe); the log names the error.",
 );
-pub const MODEL_DEVICES: MetricSpec = gauge(
-    "sensor_model_devices",
-    &[],
-    "Devices the model tracks now.",
-);
+pub const MODEL_DEVICES: MetricSpec =
+    gauge("sensor_model_devices", &[], "Devices the model tracks now.");
 pub const MODEL_DEVICES_EVICTED: MetricSpec = counter(
     "sensor_model_devices_evicted_total",
     &[],

@@ -12,8 +12,8 @@ use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 use sensor_ebpf::Verdict;
 
 use crate::{
-    capture::xdp::VerdictReader,
     app::extract::reject_labels,
+    capture::xdp::VerdictReader,
     decap::DecapError,
     metrics::catalog::{self, Kind, MetricSpec},
     model::{Detector, Severity},
@@ -61,7 +61,9 @@ impl MetricsSources {
             .set(self.started.elapsed().as_secs() as i64);
 
         if let Some(verdicts) = &self.verdicts {
-            let counts = verdicts.read().map_err(|e| prometheus::Error::Msg(e.to_string()))?;
+            let counts = verdicts
+                .read()
+                .map_err(|e| prometheus::Error::Msg(e.to_string()))?;
             let family = scrape.counter(&catalog::XDP_FRAMES)?;
             for verdict in Verdict::ALL {
                 family
@@ -93,7 +95,9 @@ impl MetricsSources {
             frames.with_label_values(&[q]).inc_by(load(&stats.frames));
             bytes.with_label_values(&[q]).inc_by(load(&stats.bytes));
             steered.with_label_values(&[q]).inc_by(load(&stats.steered));
-            steer_waits.with_label_values(&[q]).inc_by(load(&stats.steer_full));
+            steer_waits
+                .with_label_values(&[q])
+                .inc_by(load(&stats.steer_full));
             if let Some(mode) = info.bind_mode {
                 bind_mode.with_label_values(&[q, mode]).set(1);
                 drops
@@ -147,8 +151,14 @@ impl MetricsSources {
         }
         let app_rejected = scrape.counter(&catalog::APP_REJECTED)?;
         for (index, (protocol, reason)) in reject_labels().enumerate() {
-            let count: u64 = self.stats.iter().map(|s| load(&s.app_rejected[index])).sum();
-            app_rejected.with_label_values(&[protocol, reason]).inc_by(count);
+            let count: u64 = self
+                .stats
+                .iter()
+                .map(|s| load(&s.app_rejected[index]))
+                .sum();
+            app_rejected
+                .with_label_values(&[protocol, reason])
+                .inc_by(count);
         }
         total(&catalog::APP_ABANDONED, sum(|s| &s.app_hellos_abandoned))?;
         total(

@@ -21,12 +21,16 @@ impl MetricsServer {
     /// thread of its own.
     pub fn start(listen: SocketAddr, sources: Arc<MetricsSources>) -> anyhow::Result<Self> {
         let listener = std::net::TcpListener::bind(listen).with_context(|| {
-            format!("failed to listen on {listen} for metrics: pick a free --metrics-listen address")
+            format!(
+                "failed to listen on {listen} for metrics: pick a free --metrics-listen address"
+            )
         })?;
         listener
             .set_nonblocking(true)
             .context("failed to make the metrics socket non-blocking")?;
-        let local_addr = listener.local_addr().context("metrics socket has no address")?;
+        let local_addr = listener
+            .local_addr()
+            .context("metrics socket has no address")?;
 
         let (shutdown, shutdown_rx) = oneshot::channel();
         let handle = std::thread::Builder::new()

@@ -382,7 +382,11 @@ fn spoofed_source_flood_keeps_devices() {
     for i in 0..20_000u32 {
         let [_, _, b, c] = i.to_be_bytes();
         let spoofed = [10, 100, b, c];
-        harness.observe(Flow::tcp(spoofed, [198, 51, 100, 7], 80).unanswered().at_secs(10));
+        harness.observe(
+            Flow::tcp(spoofed, [198, 51, 100, 7], 80)
+                .unanswered()
+                .at_secs(10),
+        );
     }
     let stats = harness.model.stats();
     assert_eq!(stats.devices_tracked, 1, "only the real device is tracked");
@@ -394,7 +398,11 @@ fn spoofed_source_flood_keeps_devices() {
 fn unanswered_scanner_becomes_device() {
     let mut harness = Harness::new();
     for port in 1..=10u16 {
-        harness.observe(Flow::tcp(WEB, DB, port).unanswered().at_secs(u64::from(port)));
+        harness.observe(
+            Flow::tcp(WEB, DB, port)
+                .unanswered()
+                .at_secs(u64::from(port)),
+        );
     }
     let stats = harness.model.stats();
     assert_eq!(stats.devices_tracked, 1, "the scanner counts as a device");

@@ -119,7 +119,10 @@ impl Analysis {
             .collect();
 
         let snapshotter = config.state_path.as_ref().map(|path| {
-            Snapshotter::new(SnapshotStore::<ModelState>::new(path.clone()), config.snapshot_interval)
+            Snapshotter::new(
+                SnapshotStore::<ModelState>::new(path.clone()),
+                config.snapshot_interval,
+            )
         });
         let model = restore(&config.model, snapshotter.as_ref());
         stats.snapshot_age_millis.store(u64::MAX, Ordering::Relaxed);
@@ -137,7 +140,14 @@ impl Analysis {
                 let AnalysisConfig {
                     sinks, live_clock, ..
                 } = config;
-                run(model, sinks, snapshotter, live_clock, receiver, &thread_stats)
+                run(
+                    model,
+                    sinks,
+                    snapshotter,
+                    live_clock,
+                    receiver,
+                    &thread_stats,
+                )
             })
             .context("failed to start the analysis thread")?;
         Ok((Analysis { handle, stats }, feed))
@@ -224,7 +234,9 @@ fn run(
                 }
                 Admission::Held => {}
                 Admission::Rejected => {
-                    stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
+                    stats
+                        .records_rejected_time
+                        .store(guard.rejected, Ordering::Relaxed);
                     if last_time_warning.is_none_or(|at| at.elapsed() >= TIME_WARNING_INTERVAL) {
                         last_time_warning = Some(Instant::now());
                         tracing::warn!(
@@ -247,7 +259,9 @@ fn run(
         if last_published.elapsed() >= STATS_INTERVAL {
             last_published = Instant::now();
             *lock(&stats.model) = model.stats();
-            stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
+            stats
+                .records_rejected_time
+                .store(guard.rejected, Ordering::Relaxed);
         }
         if let Some(snapshotter) = snapshotter.as_mut() {
             save_due(snapshotter, &model, stats);
@@ -259,17 +273,27 @@ fn run(
         model.observe(&record, &mut send_alert);
         stats.records_processed.fetch_add(1, Ordering::Relaxed);
     }
-    stats.records_rejected_time.store(guard.rejected, Ordering::Relaxed);
+    stats
+        .records_rejected_time
+        .store(guard.rejected, Ordering::Relaxed);
     model.tick(now_ns, &mut send_alert);
     *lock(&stats.model) = model.stats();
     if let Some(snapshotter) = snapshotter.as_mut() {
         match snapshotter.save_now(&model.state()) {
-            Ok(bytes) => tracing::info!(bytes, path = %snapshotter.store().path().display(), "model state saved"),
+            Ok(bytes) => {
+                tracing::info!(bytes, path = %snapshotter.store().path().display(), "model state saved")
+            }
             Err(error) => tracing::error!(%error, "failed to save the model state at shutdown"),
         }
     }
     for (kind, counts) in sinks.shutdown() {
-        tracing::info!(sink = kind, sent = counts.sent, failed = counts.failed, dropped = counts.dropped, "alert sink closed");
+        tracing::info!(
+            sink = kind,
+            sent = counts.sent,
+            failed = counts.failed,
+            dropped = counts.dropped,
+            "alert sink closed"
+        );
     }
 }
 
@@ -284,5 +308,7 @@ fn save_due(snapshotter: &mut Snapshotter<ModelState>, model: &Model, stats: &An
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

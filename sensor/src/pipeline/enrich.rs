@@ -187,7 +187,10 @@ mod tests {
         enricher.add(response_event());
         let mut connection = record(CLIENT, SERVER);
         enricher.attach(&mut connection);
-        assert_eq!(connection.dst_name.as_deref(), Some("update-check.example.net"));
+        assert_eq!(
+            connection.dst_name.as_deref(),
+            Some("update-check.example.net")
+        );
     }
 
     #[test]

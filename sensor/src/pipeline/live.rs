@@ -54,7 +54,7 @@ pub struct LiveConfig {
     pub cpus: Vec<usize>,
 }
 
-/// What a live run counted, summed over queues.
+/// Totals of a live run, summed over queues.
 #[derive(Debug, Default)]
 pub struct LiveSummary {
     pub frames: u64,
@@ -205,6 +205,10 @@ fn pin_to(cpu: usize, queue: u32) {
     if pinned {
         tracing::debug!(queue, cpu, "worker pinned");
     } else {
-        tracing::warn!(queue, cpu, "failed to pin the worker to its CPU; it runs unpinned");
+        tracing::warn!(
+            queue,
+            cpu,
+            "failed to pin the worker to its CPU; it runs unpinned"
+        );
     }
 }

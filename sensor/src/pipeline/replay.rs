@@ -10,7 +10,6 @@ use std::{
     },
 };
 
-
 use crate::{
     app::extract::AppExtractor,
     capture::pcap::PcapReader,
@@ -26,7 +25,7 @@ use crate::{
 /// Frames between two publications of the counters.
 const PUBLISH_EVERY_FRAMES: u64 = 4096;
 
-/// What a replay read and produced.
+/// Totals of a replay.
 #[derive(Debug)]
 pub struct ReplaySummary {
     pub files: usize,

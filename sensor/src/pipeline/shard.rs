@@ -36,7 +36,8 @@ impl Shard {
     pub fn observe(&mut self, packet: &Packet) {
         self.now_ns = self.now_ns.max(packet.ts_ns);
         let records = &self.records;
-        self.table.observe(packet, &mut |record| send(records, record));
+        self.table
+            .observe(packet, &mut |record| send(records, record));
     }
 
     /// Moves packet time to `now_ns` (if later) and, at most every

@@ -105,7 +105,7 @@ mod tests {
             src_to_dst: DirectionCounters::default(),
             dst_to_src: DirectionCounters::default(),
             dst_name: None,
-                dns: None,
+            dns: None,
             http: None,
             tls: None,
         }
@@ -130,8 +130,14 @@ mod tests {
     fn lone_jump_dropped() {
         let mut guard = TimeGuard::default();
         let wall = NOW + 100_000 * HOUR;
-        assert_eq!(accepted(guard.admit_at(record(NOW + 87_600 * HOUR), NOW, wall)), 0);
-        assert_eq!(accepted(guard.admit_at(record(NOW + HOUR / 2), NOW, wall)), 1);
+        assert_eq!(
+            accepted(guard.admit_at(record(NOW + 87_600 * HOUR), NOW, wall)),
+            0
+        );
+        assert_eq!(
+            accepted(guard.admit_at(record(NOW + HOUR / 2), NOW, wall)),
+            1
+        );
         assert_eq!(guard.rejected, 1);
     }
 
@@ -150,6 +156,9 @@ mod tests {
     #[test]
     fn normal_record_accepted() {
         let mut guard = TimeGuard::default();
-        assert_eq!(accepted(guard.admit_at(record(NOW + HOUR), NOW, NOW + 2 * HOUR)), 1);
+        assert_eq!(
+            accepted(guard.admit_at(record(NOW + HOUR), NOW, NOW + 2 * HOUR)),
+            1
+        );
     }
 }

@@ -5,8 +5,7 @@
 
 use std::{
     sync::{
-        Arc,
-        Barrier,
+        Arc, Barrier,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -32,7 +31,7 @@ const POLL_TIMEOUT_MS: i32 = 50;
 /// How often the kernel's ring counters are read.
 const RING_STATS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// What one worker owns.
+/// State of one queue worker.
 pub struct Worker {
     pub index: usize,
     pub socket: QueueSocket,
@@ -129,7 +128,8 @@ impl Worker {
 
     fn take_handoffs(&mut self) {
         let shard = &mut self.shard;
-        self.mesh.drain_into(self.index, |packet| shard.observe(packet));
+        self.mesh
+            .drain_into(self.index, |packet| shard.observe(packet));
     }
 
     fn publish(&self, local: &LocalCounts) {

@@ -33,7 +33,7 @@ pub struct RecordWriter {
     path: PathBuf,
 }
 
-/// What the writer thread counts.
+/// Counters of the writer thread.
 #[derive(Debug, Default)]
 pub struct WriterCounts {
     pub written: AtomicU64,
@@ -58,7 +58,10 @@ impl RecordWriter {
     /// written, goes on to `model` when one is given.
     pub fn start(path: &Path, model: Option<ModelFeed>) -> anyhow::Result<Self> {
         let writer = FlowWriter::open(path).with_context(|| {
-            format!("failed to open flow output {}: check the path and its permissions", path.display())
+            format!(
+                "failed to open flow output {}: check the path and its permissions",
+                path.display()
+            )
         })?;
         let (sender, receiver) = bounded(RECORD_QUEUE_SLOTS);
         let (app_sender, app_receiver) = bounded(APP_QUEUE_SLOTS);
@@ -84,17 +87,17 @@ impl RecordWriter {
         })
     }
 
-    /// A sender for one more shard.
+    /// Returns a sender for one more shard.
     pub fn sender(&self) -> Sender<FlowRecord> {
         self.sender.clone()
     }
 
-    /// A sender of application metadata for one more packet thread.
+    /// Returns a sender of application metadata for one more packet thread.
     pub fn app_sender(&self) -> Sender<AppEvent> {
         self.app_sender.clone()
     }
 
-    /// The writer's counters, shared with the metrics endpoint.
+    /// Returns the writer's counters, shared with the metrics endpoint.
     pub fn counts(&self) -> Arc<WriterCounts> {
         Arc::clone(&self.counts)
     }
@@ -107,7 +110,8 @@ impl RecordWriter {
             .handle
             .join()
             .map_err(|_| anyhow::anyhow!("the flow writer thread panicked"))?;
-        result.with_context(|| format!("failed to write flow records to {}", self.path.display()))?;
+        result
+            .with_context(|| format!("failed to write flow records to {}", self.path.display()))?;
         Ok(self.counts.written.load(Ordering::Relaxed))
     }
 }

@@ -586,6 +586,10 @@ fn reject_moves_unusable_state_aside() {
     assert!(!store.path().exists(), "snapshot moved away");
     let moved = files_starting_with(&dir, "model.snap.corrupt-");
     assert_eq!(moved.len(), 1, "one moved-aside file");
-    assert_eq!(fs::read(&moved[0]).expect("read moved"), bytes, "bytes kept");
+    assert_eq!(
+        fs::read(&moved[0]).expect("read moved"),
+        bytes,
+        "bytes kept"
+    );
     fs::remove_dir_all(&dir).ok();
 }
