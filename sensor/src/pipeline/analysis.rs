@@ -21,7 +21,7 @@ use std::{
 };
 
 use anyhow::Context;
-use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
 use crate::{
     flow::FlowRecord,
@@ -34,8 +34,8 @@ use crate::{
     state::{SnapshotStore, Snapshotter},
 };
 
-/// Records that may wait for the model.
-pub const MODEL_QUEUE_SLOTS: usize = 65_536;
+/// Batches of records that may wait for the model.
+pub const MODEL_QUEUE_BATCHES: usize = 4096;
 /// Packet time between two calls of the model's `tick`.
 const TICK_INTERVAL_NS: u64 = 1_000_000_000;
 /// Wall time between two copies of the model's counters for the metrics endpoint.
@@ -77,25 +77,24 @@ pub struct AnalysisStats {
 /// The writer thread's handle to the analysis thread.
 #[derive(Clone)]
 pub struct ModelFeed {
-    sender: Sender<FlowRecord>,
+    sender: Sender<Vec<FlowRecord>>,
     drop_when_full: bool,
     stats: Arc<AnalysisStats>,
 }
 
 impl ModelFeed {
-    /// Hands one record to the model.
-    pub fn offer(&self, record: FlowRecord) {
-        if !self.drop_when_full {
-            if self.sender.send(record).is_err() {
-                self.stats.records_dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            return;
-        }
-        match self.sender.try_send(record) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.stats.records_dropped.fetch_add(1, Ordering::Relaxed);
-            }
+    /// Hands a batch of records to the model.
+    pub fn offer(&self, records: Vec<FlowRecord>) {
+        let count = records.len() as u64;
+        let sent = if self.drop_when_full {
+            self.sender.try_send(records).is_ok()
+        } else {
+            self.sender.send(records).is_ok()
+        };
+        if !sent {
+            self.stats
+                .records_dropped
+                .fetch_add(count, Ordering::Relaxed);
         }
     }
 }
@@ -127,7 +126,7 @@ impl Analysis {
         let model = restore(&config.model, snapshotter.as_ref());
         stats.snapshot_age_millis.store(u64::MAX, Ordering::Relaxed);
 
-        let (sender, receiver) = bounded(MODEL_QUEUE_SLOTS);
+        let (sender, receiver) = bounded(MODEL_QUEUE_BATCHES);
         let feed = ModelFeed {
             sender,
             drop_when_full: config.drop_when_full,
@@ -199,7 +198,7 @@ fn run(
     mut sinks: AlertSinks<Alert>,
     mut snapshotter: Option<Snapshotter<ModelState>>,
     live_clock: Option<PacketClock>,
-    records: Receiver<FlowRecord>,
+    records: Receiver<Vec<FlowRecord>>,
     stats: &AnalysisStats,
 ) {
     let mut now_ns = 0u64;
@@ -224,28 +223,34 @@ fn run(
 
     loop {
         match records.recv_timeout(IDLE_WAIT) {
-            Ok(record) => match guard.admit(record, now_ns) {
-                Admission::Accept(records) => {
-                    for record in records {
-                        now_ns = now_ns.max(record.end_ns);
-                        model.observe(&record, &mut send_alert);
-                        stats.records_processed.fetch_add(1, Ordering::Relaxed);
+            Ok(batch) => {
+                for record in batch {
+                    match guard.admit(record, now_ns) {
+                        Admission::Accept(records) => {
+                            for record in records {
+                                now_ns = now_ns.max(record.end_ns);
+                                model.observe(&record, &mut send_alert);
+                                stats.records_processed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Admission::Held => {}
+                        Admission::Rejected => {
+                            stats
+                                .records_rejected_time
+                                .store(guard.rejected, Ordering::Relaxed);
+                            if last_time_warning
+                                .is_none_or(|at| at.elapsed() >= TIME_WARNING_INTERVAL)
+                            {
+                                last_time_warning = Some(Instant::now());
+                                tracing::warn!(
+                                    rejected = guard.rejected,
+                                    "flow record ends more than a day after the wall clock; the model ignores it"
+                                );
+                            }
+                        }
                     }
                 }
-                Admission::Held => {}
-                Admission::Rejected => {
-                    stats
-                        .records_rejected_time
-                        .store(guard.rejected, Ordering::Relaxed);
-                    if last_time_warning.is_none_or(|at| at.elapsed() >= TIME_WARNING_INTERVAL) {
-                        last_time_warning = Some(Instant::now());
-                        tracing::warn!(
-                            rejected = guard.rejected,
-                            "flow record ends more than a day after the wall clock; the model ignores it"
-                        );
-                    }
-                }
-            },
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }

@@ -25,6 +25,7 @@ use crate::{
     metrics::{MetricsSources, QueueInfo, server::MetricsServer},
     pipeline::{
         analysis::{Analysis, AnalysisConfig},
+        outbox::Outbox,
         shard::Shard,
         stats::{StatsBlocks, load, stats_blocks},
         steer::Mesh,
@@ -129,13 +130,12 @@ pub fn run_live(
             socket,
             decoder: Decoder::new(config.decap.clone()),
             extractor: AppExtractor::new(),
-            app_events: writer.app_sender(),
             shard: Shard::new(
                 FlowConfig {
                     capacity: shard_capacity,
                     ..config.flows.clone()
                 },
-                writer.sender(),
+                Outbox::new(writer.sender(), true),
             ),
             mesh: Arc::clone(&mesh),
             stats: Arc::clone(&stats),

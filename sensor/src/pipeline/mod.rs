@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod clock;
 pub mod enrich;
 pub mod live;
+pub mod outbox;
 pub mod replay;
 pub mod shard;
 pub mod stats;

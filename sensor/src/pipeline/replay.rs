@@ -16,6 +16,7 @@ use crate::{
     decap::{DecapCounters, Decoder},
     flow::{FlowConfig, FlowStats},
     pipeline::{
+        outbox::{BATCH_ITEMS, Outbox},
         shard::Shard,
         stats::{LocalCounts, StatsBlocks},
         writer::RecordWriter,
@@ -45,9 +46,8 @@ pub fn replay(
     stats: Arc<StatsBlocks>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ReplaySummary> {
-    let mut shard = Shard::new(flows, writer.sender());
+    let mut shard = Shard::new(flows, Outbox::new(writer.sender(), false));
     let mut extractor = AppExtractor::new();
-    let app_events = writer.app_sender();
     let mut local = LocalCounts::default();
 
     let mut failure: Option<anyhow::Error> = None;
@@ -82,16 +82,16 @@ pub fn replay(
                 decoder.decode_link(frame.link_type, frame.data, frame.wire_len, frame.ts_ns)
             {
                 if let Some(event) = extractor.inspect(&packet, frame.data) {
-                    // The writer outlives this loop, so the send only fails if it
-                    // died, and that error is reported when it is joined.
-                    let _ = app_events.send(event);
+                    shard.app_event(event);
                 }
                 shard.observe(&packet);
             }
-            extractor.expire(frame.ts_ns, |event| {
-                let _ = app_events.send(event);
-            });
+            extractor.expire(frame.ts_ns, |event| shard.app_event(event));
             shard.advance(frame.ts_ns);
+            if shard.pending() >= BATCH_ITEMS {
+                // Replay waits instead of dropping, so nothing is lost here.
+                shard.flush();
+            }
             if local.frames % PUBLISH_EVERY_FRAMES == 0 {
                 stats[0].publish(&local, decoder.counters(), &shard.stats());
                 stats[0].publish_app(extractor.counters(), 0);
@@ -99,13 +99,10 @@ pub fn replay(
         }
     }
 
-    extractor.finish(|event| {
-        let _ = app_events.send(event);
-    });
+    extractor.finish(|event| shard.app_event(event));
     shard.finish();
     stats[0].publish(&local, decoder.counters(), &shard.stats());
     stats[0].publish_app(extractor.counters(), 0);
-    drop(app_events);
     let flows = shard.stats();
     drop(shard);
     let records_written = writer.finish()?;

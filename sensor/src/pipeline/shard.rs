@@ -1,12 +1,12 @@
-//! A flow shard: one worker's flow table and the path of its finished
-//! records to the writer thread. Live capture runs one shard per worker;
-//! replay runs one.
-
-use crossbeam::channel::Sender;
+//! A flow shard: one worker's flow table and the outbox that carries its
+//! finished records, and the application findings of the same thread, to the
+//! writer thread. Live capture runs one shard per worker; replay runs one.
 
 use crate::{
+    app::meta::AppEvent,
     decap::Packet,
-    flow::{FlowConfig, FlowRecord, FlowStats, FlowTable},
+    flow::{FlowConfig, FlowStats, FlowTable},
+    pipeline::outbox::Outbox,
 };
 
 /// How often (in packet time) a shard looks for timed-out flows.
@@ -15,18 +15,18 @@ pub const EXPIRY_INTERVAL_NS: u64 = 100_000_000;
 /// One worker's flows.
 pub struct Shard {
     table: FlowTable,
-    records: Sender<FlowRecord>,
+    outbox: Outbox,
     last_expiry_ns: u64,
     /// Latest packet time this shard has seen.
     now_ns: u64,
 }
 
 impl Shard {
-    /// Creates a shard whose finished records go to `records`.
-    pub fn new(config: FlowConfig, records: Sender<FlowRecord>) -> Self {
+    /// Creates a shard whose finished records go to `outbox`.
+    pub fn new(config: FlowConfig, outbox: Outbox) -> Self {
         Shard {
             table: FlowTable::new(config),
-            records,
+            outbox,
             last_expiry_ns: 0,
             now_ns: 0,
         }
@@ -35,9 +35,14 @@ impl Shard {
     /// Accounts one packet to its flow.
     pub fn observe(&mut self, packet: &Packet) {
         self.now_ns = self.now_ns.max(packet.ts_ns);
-        let records = &self.records;
+        let outbox = &mut self.outbox;
         self.table
-            .observe(packet, &mut |record| send(records, record));
+            .observe(packet, &mut |record| outbox.record(record));
+    }
+
+    /// Queues an application finding of this thread for the writer.
+    pub fn app_event(&mut self, event: AppEvent) {
+        self.outbox.app_event(event);
     }
 
     /// Moves packet time to `now_ns` (if later) and, at most every
@@ -48,27 +53,31 @@ impl Shard {
             return;
         }
         self.last_expiry_ns = self.now_ns;
-        let records = &self.records;
+        let outbox = &mut self.outbox;
         self.table
-            .expire(self.now_ns, &mut |record| send(records, record));
+            .expire(self.now_ns, &mut |record| outbox.record(record));
     }
 
-    /// Ends every flow (shutdown or end of replay).
-    pub fn finish(&mut self) {
-        let records = &self.records;
-        self.table.drain(&mut |record| send(records, record));
+    /// Ends every flow (shutdown or end of replay) and flushes the outbox.
+    /// Returns the findings dropped by the flush.
+    pub fn finish(&mut self) -> u64 {
+        let outbox = &mut self.outbox;
+        self.table.drain(&mut |record| outbox.record(record));
+        self.outbox.flush()
+    }
+
+    /// Findings and records waiting for [`Shard::flush`].
+    pub fn pending(&self) -> usize {
+        self.outbox.pending()
+    }
+
+    /// Sends what waits in the outbox; returns the findings dropped.
+    pub fn flush(&mut self) -> u64 {
+        self.outbox.flush()
     }
 
     /// Returns the flow table's counters.
     pub fn stats(&self) -> FlowStats {
         self.table.stats()
-    }
-}
-
-fn send(records: &Sender<FlowRecord>, record: FlowRecord) {
-    // The writer thread only stops after every shard has been dropped, so a
-    // send can fail only if it died; its own error is reported there.
-    if records.send(record).is_err() {
-        tracing::error!("flow record dropped: the writer thread has stopped");
     }
 }

@@ -11,10 +11,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam::channel::Sender;
-
 use crate::{
-    app::{extract::AppExtractor, meta::AppEvent},
+    app::extract::AppExtractor,
     capture::xsk::QueueSocket,
     decap::{Decoder, Packet},
     pipeline::{
@@ -37,8 +35,7 @@ pub struct Worker {
     pub socket: QueueSocket,
     pub decoder: Decoder,
     pub extractor: AppExtractor,
-    /// Application findings, to the flow writer.
-    pub app_events: Sender<AppEvent>,
+    /// The worker's flows; its outbox also carries the application findings.
     pub shard: Shard,
     pub mesh: Arc<Mesh>,
     pub stats: Arc<crate::pipeline::stats::StatsBlocks>,
@@ -63,7 +60,6 @@ impl Worker {
                     socket,
                     decoder,
                     extractor,
-                    app_events,
                     shard,
                     mesh,
                     clock,
@@ -78,10 +74,7 @@ impl Worker {
                     let wire_len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
                     if let Some(packet) = decoder.decode(frame.data, wire_len, ts_ns) {
                         if let Some(event) = extractor.inspect(&packet, frame.data) {
-                            // A full queue loses metadata, never packets.
-                            if app_events.try_send(event).is_err() {
-                                local.app_dropped += 1;
-                            }
+                            shard.app_event(event);
                         }
                         route(*index, packet, mesh, shard, stop, &mut local);
                     }
@@ -95,13 +88,11 @@ impl Worker {
 
             self.take_handoffs();
             let now = self.clock.now();
-            let app_events = &self.app_events;
-            self.extractor.expire(now, |event| {
-                if app_events.try_send(event).is_err() {
-                    local.app_dropped += 1;
-                }
-            });
+            let shard = &mut self.shard;
+            self.extractor.expire(now, |event| shard.app_event(event));
             self.shard.advance(now);
+            // A full queue loses metadata, never packets.
+            local.app_dropped += self.shard.flush();
             self.publish(&local);
 
             if last_ring_stats.elapsed() >= RING_STATS_INTERVAL {
@@ -113,14 +104,10 @@ impl Worker {
         // Once every worker has stopped receiving, nobody hands over packets
         // any more: take what is left, then end every flow.
         self.stopped.wait();
-        let app_events = &self.app_events;
-        self.extractor.finish(|event| {
-            if app_events.try_send(event).is_err() {
-                local.app_dropped += 1;
-            }
-        });
+        let shard = &mut self.shard;
+        self.extractor.finish(|event| shard.app_event(event));
         self.take_handoffs();
-        self.shard.finish();
+        local.app_dropped += self.shard.finish();
         self.publish(&local);
         self.publish_ring_stats();
         tracing::debug!(queue, frames = local.frames, "worker stopped");

@@ -1,6 +1,7 @@
 //! The writer thread: takes finished flow records from every shard and writes
-//! them as JSON lines. Records arrive at flow rate, not packet rate, so a
-//! channel between threads costs nothing on the packet path.
+//! them as JSON lines. Records arrive at flow rate, not packet rate, and in
+//! batches (see `outbox`), so the channels between threads cost little on the
+//! packet path.
 
 use std::{
     path::{Path, PathBuf},
@@ -15,19 +16,17 @@ use anyhow::Context;
 use crossbeam::channel::{Receiver, Sender, bounded};
 
 use crate::{
-    app::meta::AppEvent,
-    flow::FlowRecord,
     output::FlowWriter,
-    pipeline::{analysis::ModelFeed, enrich::Enricher},
+    pipeline::{analysis::ModelFeed, enrich::Enricher, outbox::Output},
 };
 
-/// Records that may wait for the writer before shards block.
-pub const RECORD_QUEUE_SLOTS: usize = 65_536;
+/// Batches that may wait for the writer before packet threads block (or, live,
+/// drop the batch's application findings).
+pub const QUEUE_BATCHES: usize = 4096;
 
 /// A running writer thread.
 pub struct RecordWriter {
-    sender: Sender<FlowRecord>,
-    app_sender: Sender<AppEvent>,
+    sender: Sender<Vec<Output>>,
     handle: JoinHandle<anyhow::Result<()>>,
     counts: Arc<WriterCounts>,
     path: PathBuf,
@@ -43,16 +42,6 @@ pub struct WriterCounts {
     pub app_dropped: AtomicU64,
 }
 
-/// The writer thread's two input channels.
-struct Inputs {
-    records: Receiver<FlowRecord>,
-    app_events: Receiver<AppEvent>,
-}
-
-/// Application findings that may wait for the writer before packet threads
-/// drop them (live) or wait (replay).
-pub const APP_QUEUE_SLOTS: usize = 65_536;
-
 impl RecordWriter {
     /// Opens `path` (`-` for stdout) and starts the thread. Each record, once
     /// written, goes on to `model` when one is given.
@@ -63,38 +52,25 @@ impl RecordWriter {
                 path.display()
             )
         })?;
-        let (sender, receiver) = bounded(RECORD_QUEUE_SLOTS);
-        let (app_sender, app_receiver) = bounded(APP_QUEUE_SLOTS);
+        let (sender, receiver) = bounded(QUEUE_BATCHES);
         let counts = Arc::new(WriterCounts::default());
         let thread_counts = Arc::clone(&counts);
         let display = path.to_path_buf();
         let handle = std::thread::Builder::new()
             .name("flow-writer".into())
-            .spawn(move || {
-                let inputs = Inputs {
-                    records: receiver,
-                    app_events: app_receiver,
-                };
-                write_all(writer, inputs, model, &thread_counts, &display)
-            })
+            .spawn(move || write_all(writer, receiver, model, &thread_counts, &display))
             .context("failed to start the flow writer thread")?;
         Ok(RecordWriter {
             sender,
-            app_sender,
             handle,
             counts,
             path: path.to_path_buf(),
         })
     }
 
-    /// Returns a sender for one more shard.
-    pub fn sender(&self) -> Sender<FlowRecord> {
+    /// Returns the channel for one more packet thread's outbox.
+    pub fn sender(&self) -> Sender<Vec<Output>> {
         self.sender.clone()
-    }
-
-    /// Returns a sender of application metadata for one more packet thread.
-    pub fn app_sender(&self) -> Sender<AppEvent> {
-        self.app_sender.clone()
     }
 
     /// Returns the writer's counters, shared with the metrics endpoint.
@@ -105,7 +81,6 @@ impl RecordWriter {
     /// Waits until every shard's sender is gone and all records are written.
     pub fn finish(self) -> anyhow::Result<u64> {
         drop(self.sender);
-        drop(self.app_sender);
         let result = self
             .handle
             .join()
@@ -119,73 +94,76 @@ impl RecordWriter {
 /// Minimum time between two log lines about failed writes.
 const WRITE_ERROR_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Failed writes: the first error, returned at the end, and when the last one
+/// was logged.
+#[derive(Default)]
+struct Failures {
+    first: Option<std::io::Error>,
+    last_logged: Option<std::time::Instant>,
+}
+
+impl Failures {
+    /// Counts one failed record and logs the cause at most once a minute.
+    fn note(&mut self, error: std::io::Error, counts: &WriterCounts, path: &Path) {
+        counts.failed.fetch_add(1, Ordering::Relaxed);
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= WRITE_ERROR_LOG_INTERVAL)
+        {
+            self.last_logged = Some(std::time::Instant::now());
+            tracing::error!(
+                path = %path.display(),
+                %error,
+                failed_records = counts.failed.load(Ordering::Relaxed),
+                "failed to write flow records; capture goes on and failed records are counted"
+            );
+        }
+        self.first.get_or_insert(error);
+    }
+}
+
 /// Writes every record. A failed write (disk full, closed pipe) does not stop
 /// capture: the writer keeps taking records so the shards never block, counts
 /// the ones it could not write, logs the cause at most once a minute, and
 /// returns the first error when the channel closes.
 fn write_all(
     mut writer: FlowWriter,
-    inputs: Inputs,
+    batches: Receiver<Vec<Output>>,
     model: Option<ModelFeed>,
     counts: &WriterCounts,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let Inputs {
-        records,
-        mut app_events,
-    } = inputs;
     let mut enricher = Enricher::default();
-    let mut first_error: Option<std::io::Error> = None;
-    let mut last_logged: Option<std::time::Instant> = None;
+    let mut failures = Failures::default();
 
-    loop {
-        let mut record = crossbeam::select! {
-            recv(records) -> message => match message {
-                Ok(record) => record,
-                Err(_) => break,
-            },
-            recv(app_events) -> message => {
-                match message {
-                    Ok(event) => enricher.add(event),
-                    // Every packet thread has stopped; only records remain.
-                    Err(_) => app_events = crossbeam::channel::never(),
+    for batch in &batches {
+        let mut records = Vec::with_capacity(batch.len());
+        for item in batch {
+            let mut record = match item {
+                Output::App(event) => {
+                    enricher.add(event);
+                    continue;
                 }
-                continue;
-            },
-        };
-        // Metadata of this flow may still wait in the other channel.
-        for event in app_events.try_iter() {
-            enricher.add(event);
+                Output::Record(record) => record,
+            };
+            enricher.attach(&mut record);
+            match writer.write(&record) {
+                Ok(()) => {
+                    counts.written.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(error) => failures.note(error, counts, path),
+            }
+            records.push(record);
         }
-        enricher.attach(&mut record);
-
-        let written = writer.write(&record).and_then(|()| {
-            if records.is_empty() {
-                writer.flush()
-            } else {
-                Ok(())
-            }
-        });
-        match written {
-            Ok(()) => {
-                counts.written.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(error) => {
-                counts.failed.fetch_add(1, Ordering::Relaxed);
-                if last_logged.is_none_or(|at| at.elapsed() >= WRITE_ERROR_LOG_INTERVAL) {
-                    last_logged = Some(std::time::Instant::now());
-                    tracing::error!(
-                        path = %path.display(),
-                        %error,
-                        failed_records = counts.failed.load(Ordering::Relaxed),
-                        "failed to write flow records; capture goes on and failed records are counted"
-                    );
-                }
-                first_error.get_or_insert(error);
+        if batches.is_empty() {
+            if let Err(error) = writer.flush() {
+                failures.note(error, counts, path);
             }
         }
         if let Some(feed) = &model {
-            feed.offer(record);
+            if !records.is_empty() {
+                feed.offer(records);
+            }
         }
     }
     counts
@@ -193,9 +171,9 @@ fn write_all(
         .fetch_add(enricher.dropped, Ordering::Relaxed);
 
     if let Err(error) = writer.flush() {
-        first_error.get_or_insert(error);
+        failures.first.get_or_insert(error);
     }
-    match first_error {
+    match failures.first {
         Some(error) => Err(anyhow::Error::new(error).context(format!(
             "{} flow records could not be written",
             counts.failed.load(Ordering::Relaxed)
