@@ -7,6 +7,7 @@ pub mod cli;
 pub mod decap;
 pub mod fixture;
 pub mod flow;
+pub mod hash;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -8,7 +8,7 @@
 //! arrives on one queue, since the outer UDP source port that picks the queue
 //! is a hash of the inner 5-tuple.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 use crate::{
     app::{

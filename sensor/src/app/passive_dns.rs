@@ -3,7 +3,7 @@
 //! can name the endpoints it talks to. Bounded in addresses and in names per address,
 //! expiring by record TTL in packet time.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::fmt::Write as _;
 
 use crate::app::dns::{AnswerData, DnsExchange, DnsName, MAX_ANSWERS, rcode};
@@ -91,7 +91,7 @@ impl PassiveDns {
             ..config
         };
         PassiveDns {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             config,
             counters: PassiveDnsCounters::default(),
             now_ns: 0,

@@ -2,12 +2,15 @@
 //! TCP-end timeouts, duplicate detection, and the records it emits.
 
 mod config;
+mod duplicates;
 pub mod key;
 mod list;
 mod record;
 mod table;
 mod time;
 
+#[cfg(test)]
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 

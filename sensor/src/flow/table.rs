@@ -1,19 +1,22 @@
-//! The flow table: a bounded, preallocated map from canonical key to flow state. Three
+//! The flow table: a bounded map from canonical key to flow state. Three
 //! time-ordered queues (open flows by last packet, ended TCP flows by last packet, all
 //! flows by record start) let [`FlowTable::expire`] look only at queue heads.
+//!
+//! Memory per flow is what a sensor holding millions of flows pays for: a slot of
+//! about 180 bytes, two queue links and an index entry of a 4-byte slot number.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
-use super::config::{DUPLICATE_WINDOW_NS, FlowConfig, TCP_LINGER_NS};
+use hashbrown::HashTable;
+
+use super::config::{FlowConfig, TCP_LINGER_NS};
+use super::duplicates::DuplicateFilter;
 use super::key::{Direction, FlowKey, PROTO_TCP};
 use super::list::{Link, List};
 use super::record::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION};
 use super::time::rfc3339_ns;
 use crate::decap::Packet;
 use crate::decap::tcp_flags::{ACK, FIN, RST, SYN};
-
-/// Fingerprints remembered per direction for duplicate detection.
-const RECENT_FINGERPRINTS: usize = 4;
 
 /// Flow table counters, cumulative since creation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +38,8 @@ pub struct FlowStats {
     pub duplicates: u64,
 }
 
+/// One direction's counters within a record. Truncated and duplicate packets
+/// are rare, so 32 bits (saturating) hold them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counters {
     packets: u64,
@@ -42,16 +47,8 @@ struct Counters {
     payload_bytes: u64,
     first_ns: u64,
     last_ns: u64,
-    tcp_flags: u8,
-    truncated: u64,
-    duplicates: u64,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Recent {
-    fingerprints: [u64; RECENT_FINGERPRINTS],
-    times: [u64; RECENT_FINGERPRINTS],
-    next: usize,
+    truncated: u32,
+    duplicates: u32,
 }
 
 /// TCP flags seen per canonical direction since the flow started.
@@ -74,7 +71,8 @@ struct Flow {
     sequence: u32,
     /// Counters of the current record, indexed by canonical direction.
     counters: [Counters; 2],
-    recent: [Recent; 2],
+    /// OR of the TCP flags of the current record, by canonical direction.
+    tcp_flags: [u8; 2],
     tcp: TcpSeen,
     /// In the ended-TCP queue instead of the open queue.
     tcp_ended: bool,
@@ -84,10 +82,11 @@ struct Flow {
 /// [`FlowKey::symmetric_hash`] so each flow has one owner.
 pub struct FlowTable {
     config: FlowConfig,
-    /// Canonical key → slot. foldhash with a per-process random seed: far
-    /// cheaper than SipHash per packet, and the seed keeps crafted keys from
-    /// colliding on purpose.
-    index: HashMap<FlowKey, u32, foldhash::quality::RandomState>,
+    /// Canonical key → slot, holding only the slot: the key is in the slot. Hashed
+    /// with foldhash and a per-process random seed: far cheaper than SipHash per
+    /// packet, and the seed keeps crafted keys from colliding on purpose.
+    index: HashTable<u32>,
+    hasher: foldhash::quality::RandomState,
     flows: Vec<Flow>,
     free: Vec<u32>,
     idle_links: Vec<Link>,
@@ -95,27 +94,28 @@ pub struct FlowTable {
     open: List,
     ended: List,
     by_record_start: List,
+    duplicates: DuplicateFilter,
     stats: FlowStats,
 }
 
 impl FlowTable {
-    /// Allocates a table for `config.capacity` flows (at least 1). The index gets twice
-    /// that many slots so that reusing slots rehashes in place instead of growing.
+    /// Reserves a table for `config.capacity` flows (at least 1). The index gets
+    /// twice that many entries so that reusing slots rehashes in place instead of
+    /// growing. Slots are reserved, not written: memory is touched as flows arrive.
     pub fn new(config: FlowConfig) -> Self {
         let capacity = config.capacity.clamp(1, u32::MAX as usize - 1);
         FlowTable {
             config: FlowConfig { capacity, ..config },
-            index: HashMap::with_capacity_and_hasher(
-                capacity.saturating_mul(2),
-                foldhash::quality::RandomState::default(),
-            ),
+            index: HashTable::with_capacity(capacity.saturating_mul(2)),
+            hasher: foldhash::quality::RandomState::default(),
             flows: Vec::with_capacity(capacity),
-            free: Vec::with_capacity(capacity),
+            free: Vec::new(),
             idle_links: Vec::with_capacity(capacity),
             active_links: Vec::with_capacity(capacity),
             open: List::default(),
             ended: List::default(),
             by_record_start: List::default(),
+            duplicates: DuplicateFilter::default(),
             stats: FlowStats::default(),
         }
     }
@@ -131,13 +131,21 @@ impl FlowTable {
         let (key, direction) = packet.key.canonical();
         let is_new_syn = key.protocol == PROTO_TCP && packet.tcp_flags & (SYN | ACK) == SYN;
 
-        let slot = match self.index.get(&key) {
-            Some(&slot) if is_new_syn && self.flow(slot).is_some_and(|f| f.tcp_ended) => {
+        let hash = self.hasher.hash_one(key);
+        let flows = &self.flows;
+        let found = self
+            .index
+            .find(hash, |&slot| {
+                flows.get(slot as usize).is_some_and(|f| f.key == key)
+            })
+            .copied();
+        let slot = match found {
+            Some(slot) if is_new_syn && self.flow(slot).is_some_and(|f| f.tcp_ended) => {
                 self.end(slot, EndReason::TcpEnd, emit);
-                self.create(key, direction, packet, emit)
+                self.create(key, hash, direction, packet, emit)
             }
-            Some(&slot) => slot,
-            None => self.create(key, direction, packet, emit),
+            Some(slot) => slot,
+            None => self.create(key, hash, direction, packet, emit),
         };
         self.update(slot, direction, packet);
     }
@@ -197,6 +205,7 @@ impl FlowTable {
                 self.stats.active_records += 1;
             }
             flow.counters = [Counters::default(); 2];
+            flow.tcp_flags = [0; 2];
             flow.record_start_ns = now_ns;
             self.by_record_start
                 .move_to_back(&mut self.active_links, slot);
@@ -217,6 +226,7 @@ impl FlowTable {
     fn create(
         &mut self,
         key: FlowKey,
+        hash: u64,
         direction: Direction,
         packet: &Packet,
         emit: &mut impl FnMut(FlowRecord),
@@ -242,7 +252,7 @@ impl FlowTable {
             last_ns: packet.ts_ns,
             sequence: 0,
             counters: [Counters::default(); 2],
-            recent: [Recent::default(); 2],
+            tcp_flags: [0; 2],
             tcp: TcpSeen::default(),
             tcp_ended: false,
         };
@@ -260,7 +270,12 @@ impl FlowTable {
                 (self.flows.len() - 1) as u32
             }
         };
-        self.index.insert(key, slot);
+        let (flows, hasher) = (&self.flows, &self.hasher);
+        self.index.insert_unique(hash, slot, |&other| {
+            flows
+                .get(other as usize)
+                .map_or(0, |flow| hasher.hash_one(flow.key))
+        });
         self.open.push_back(&mut self.idle_links, slot);
         self.by_record_start.push_back(&mut self.active_links, slot);
         self.stats.created += 1;
@@ -269,19 +284,22 @@ impl FlowTable {
     }
 
     fn update(&mut self, slot: u32, direction: Direction, packet: &Packet) {
-        let window = DUPLICATE_WINDOW_NS;
         let Some(flow) = self.flows.get_mut(slot as usize) else {
             return;
         };
         let d = direction_index(direction);
 
-        if let (Some(recent), Some(counters)) = (flow.recent.get_mut(d), flow.counters.get_mut(d)) {
-            if recent.is_duplicate(packet, window) {
-                counters.duplicates += 1;
+        if let (Some(counters), Some(tcp_flags)) =
+            (flow.counters.get_mut(d), flow.tcp_flags.get_mut(d))
+        {
+            if self
+                .duplicates
+                .is_duplicate(packet.fingerprint, slot, packet.ts_ns)
+            {
+                counters.duplicates = counters.duplicates.saturating_add(1);
                 self.stats.duplicates += 1;
                 return;
             }
-            recent.remember(packet);
 
             if counters.packets == 0 {
                 counters.first_ns = packet.ts_ns;
@@ -290,8 +308,10 @@ impl FlowTable {
             counters.bytes += u64::from(packet.ip_bytes);
             counters.payload_bytes += u64::from(packet.payload_bytes);
             counters.last_ns = counters.last_ns.max(packet.ts_ns);
-            counters.tcp_flags |= packet.tcp_flags;
-            counters.truncated += u64::from(packet.truncated);
+            *tcp_flags |= packet.tcp_flags;
+            counters.truncated = counters
+                .truncated
+                .saturating_add(u32::from(packet.truncated));
         }
         flow.last_ns = flow.last_ns.max(packet.ts_ns);
         if flow.sequence == 0 && packet.ts_ns < flow.flow_start_ns {
@@ -325,7 +345,10 @@ impl FlowTable {
             self.open.unlink(&mut self.idle_links, slot);
         }
         self.by_record_start.unlink(&mut self.active_links, slot);
-        self.index.remove(&key);
+        let hash = self.hasher.hash_one(key);
+        if let Ok(entry) = self.index.find_entry(hash, |&other| other == slot) {
+            entry.remove();
+        }
         self.free.push(slot);
 
         self.stats.active = self.stats.active.saturating_sub(1);
@@ -368,29 +391,6 @@ fn direction_index(direction: Direction) -> usize {
     match direction {
         Direction::Forward => 0,
         Direction::Reverse => 1,
-    }
-}
-
-impl Recent {
-    fn is_duplicate(&self, packet: &Packet, window_ns: u64) -> bool {
-        self.fingerprints
-            .iter()
-            .zip(self.times.iter())
-            .any(|(&fingerprint, &time)| {
-                fingerprint == packet.fingerprint
-                    && time != 0
-                    && packet.ts_ns.abs_diff(time) <= window_ns
-            })
-    }
-
-    fn remember(&mut self, packet: &Packet) {
-        let at = self.next % RECENT_FINGERPRINTS;
-        if let (Some(f), Some(t)) = (self.fingerprints.get_mut(at), self.times.get_mut(at)) {
-            *f = packet.fingerprint;
-            // Time 0 marks an empty entry; a packet at the epoch is stored as 1 ns.
-            *t = packet.ts_ns.max(1);
-        }
-        self.next = (at + 1) % RECENT_FINGERPRINTS;
     }
 }
 
@@ -443,10 +443,11 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         Direction::Reverse => (flow.key.reversed(), 1),
     };
     let [forward, reverse] = flow.counters;
+    let [forward_flags, reverse_flags] = flow.tcp_flags;
     let (out, back) = if src_dir == 0 {
-        (forward, reverse)
+        ((forward, forward_flags), (reverse, reverse_flags))
     } else {
-        (reverse, forward)
+        ((reverse, reverse_flags), (forward, forward_flags))
     };
 
     let with_packets = flow.counters.iter().filter(|c| c.packets > 0);
@@ -477,8 +478,8 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         flow_start_ns: flow.flow_start_ns,
         sequence: flow.sequence,
         tcp_state: (key.protocol == PROTO_TCP).then(|| flow.tcp.state()),
-        src_to_dst: direction_record(&out),
-        dst_to_src: direction_record(&back),
+        src_to_dst: direction_record(out),
+        dst_to_src: direction_record(back),
         dst_name: None,
         dns: None,
         http: None,
@@ -486,14 +487,14 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
     }
 }
 
-fn direction_record(c: &Counters) -> DirectionCounters {
+fn direction_record((c, tcp_flags): (Counters, u8)) -> DirectionCounters {
     DirectionCounters {
         packets: c.packets,
         bytes: c.bytes,
         payload_bytes: c.payload_bytes,
-        tcp_flags: c.tcp_flags,
-        truncated: c.truncated,
-        duplicates: c.duplicates,
+        tcp_flags,
+        truncated: u64::from(c.truncated),
+        duplicates: u64::from(c.duplicates),
         ..Default::default()
     }
     .with_times(c.first_ns, c.last_ns)

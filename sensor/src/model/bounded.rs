@@ -1,7 +1,7 @@
 //! Eviction of the least recently seen entries of a bounded map, in batches, so the
 //! cost of finding them is spread over many inserts.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::hash::Hash;
 
 /// Removes the least recently seen entries until at most `keep` remain, and returns the

@@ -1,8 +1,8 @@
 //! Alert deduplication: at most one alert per (device, detector, endpoint or scope)
 //! within the cooldown.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use super::bounded::make_room;
 use super::detector::Detector;

@@ -5,8 +5,8 @@
 //! names under one domain, and random-looking NXDOMAIN names. Those peaks halve every
 //! week.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use super::bounded::oldest_keys;
 use super::welford::Welford;

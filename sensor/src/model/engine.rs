@@ -9,7 +9,7 @@
 //! endpoints; they are not part of the persisted state, so after a restore they refill
 //! from new DNS responses.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 use super::alert::{Alert, AlertFlow, endpoint_addr, endpoint_with_port};
 use super::bounded::{evict_oldest, oldest_keys};
@@ -60,14 +60,14 @@ impl Model {
     pub fn new(config: ModelConfig) -> Model {
         Model {
             config,
-            devices: HashMap::new(),
+            devices: HashMap::default(),
             fleet: Fleet::default(),
             cooldown: Cooldown::default(),
-            passive_dns: HashMap::new(),
+            passive_dns: HashMap::default(),
             clock_ns: 0,
             last_maintenance_ns: 0,
             stats: ModelStats::default(),
-            held: HashMap::new(),
+            held: HashMap::default(),
         }
     }
 

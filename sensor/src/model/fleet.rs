@@ -5,8 +5,8 @@
 //! NOTE: with several model shards each shard counts only its own devices, so rarity
 //! is per shard. The sensor runs one shard per process.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::bounded::make_room;

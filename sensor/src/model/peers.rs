@@ -2,8 +2,8 @@
 //! with, with connection counts that decay over time, first and last seen, and bytes.
 //! Bounded; the least recently seen peers are evicted first.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::bounded::make_room;

@@ -1,9 +1,9 @@
 //! Serde helpers that write a `HashMap` as a sequence of `[key, value]` pairs, because
 //! JSON object keys must be strings and the model's keys are structs and addresses.
 
+use crate::hash::HashMap;
 use serde::de::{Deserialize, Deserializer};
 use serde::ser::{Serialize, Serializer};
-use std::collections::HashMap;
 use std::hash::Hash;
 
 pub fn serialize<K, V, S>(map: &HashMap<K, V>, serializer: S) -> Result<S::Ok, S::Error>

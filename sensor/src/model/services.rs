@@ -2,8 +2,8 @@
 //! a server, with first and last seen and a connection count. Bounded; the least
 //! recently used services are evicted first.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use super::bounded::make_room;
 use super::flow_view::Role;

@@ -8,7 +8,7 @@ use super::config::ModelConfig;
 use super::detector::Detector;
 use super::engine::Model;
 use crate::app::meta::DnsMeta;
-use crate::flow::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION, rfc3339_ns};
+use crate::flow::{DirectionCounters, EndReason, FlowRecord, rfc3339_ns};
 
 /// 2026-01-05T00:00:00Z, a Monday.
 pub const BASE_SECS: u64 = 1_767_571_200;
@@ -104,7 +104,6 @@ impl Flow {
         };
         Flow {
             record: FlowRecord {
-                schema_version: SCHEMA_VERSION,
                 reason: if tcp {
                     EndReason::TcpEnd
                 } else {
@@ -116,22 +115,10 @@ impl Flow {
                 dst_addr: dst,
                 src_port: 40_000,
                 dst_port,
-                icmp_type: None,
-                icmp_id: None,
-                start: String::new(),
-                start_ns: 0,
-                end: String::new(),
-                end_ns: 0,
-                flow_start: String::new(),
-                flow_start_ns: 0,
-                sequence: 0,
                 tcp_state: tcp.then_some("closed"),
                 src_to_dst: counters(10, 1000, flags),
                 dst_to_src: counters(10, 2000, flags),
-                dst_name: None,
-                dns: None,
-                http: None,
-                tls: None,
+                ..crate::flow::testing::record()
             },
             duration_ns: 1_000_000_000,
         }

@@ -120,7 +120,7 @@ impl Enricher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{Addr, DirectionCounters, SCHEMA_VERSION};
+    use crate::flow::Addr;
 
     const CLIENT: [u8; 4] = [10, 0, 0, 9];
     const RESOLVER: [u8; 4] = [10, 0, 0, 2];
@@ -154,30 +154,15 @@ mod tests {
 
     fn record(src: [u8; 4], dst: [u8; 4]) -> FlowRecord {
         FlowRecord {
-            schema_version: SCHEMA_VERSION,
-            reason: EndReason::Idle,
             vni: 5,
-            protocol: 6,
             src_addr: src.into(),
             dst_addr: dst.into(),
             src_port: 40_001,
             dst_port: 443,
-            icmp_type: None,
-            icmp_id: None,
-            start: String::new(),
             start_ns: 2_000,
-            end: String::new(),
             end_ns: 3_000,
-            flow_start: String::new(),
             flow_start_ns: 2_000,
-            sequence: 0,
-            tcp_state: None,
-            src_to_dst: DirectionCounters::default(),
-            dst_to_src: DirectionCounters::default(),
-            dst_name: None,
-            dns: None,
-            http: None,
-            tls: None,
+            ..crate::flow::testing::record()
         }
     }
 

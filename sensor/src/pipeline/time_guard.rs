@@ -77,37 +77,16 @@ fn wall_ns() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{DirectionCounters, EndReason, SCHEMA_VERSION};
 
     const HOUR: u64 = 3600 * 1_000_000_000;
     const NOW: u64 = 1_700_000_000_000_000_000;
 
     fn record(end_ns: u64) -> FlowRecord {
         FlowRecord {
-            schema_version: SCHEMA_VERSION,
-            reason: EndReason::Idle,
-            vni: 1,
-            protocol: 6,
-            src_addr: [10, 0, 0, 1].into(),
-            dst_addr: [10, 0, 0, 2].into(),
-            src_port: 1,
-            dst_port: 2,
-            icmp_type: None,
-            icmp_id: None,
-            start: String::new(),
             start_ns: end_ns,
-            end: String::new(),
             end_ns,
-            flow_start: String::new(),
             flow_start_ns: end_ns,
-            sequence: 0,
-            tcp_state: None,
-            src_to_dst: DirectionCounters::default(),
-            dst_to_src: DirectionCounters::default(),
-            dst_name: None,
-            dns: None,
-            http: None,
-            tls: None,
+            ..crate::flow::testing::record()
         }
     }
 

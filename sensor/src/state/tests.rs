@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ struct State {
 }
 
 fn sample() -> State {
-    let mut peers = HashMap::new();
+    let mut peers = HashMap::default();
     peers.insert((0x0a00_0105, 443), 7);
     peers.insert((0xcb00_7109, 22), 1);
     State {
@@ -408,7 +408,7 @@ fn store_loads_added_default_field() {
     let old = OldState {
         events: 5,
         mean: 1.5,
-        peers: HashMap::new(),
+        peers: HashMap::default(),
     };
     let mut payload = Vec::new();
     ciborium::into_writer(&old, &mut payload).expect("encode");

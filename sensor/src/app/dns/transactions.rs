@@ -2,7 +2,9 @@
 //! scope (a flow key, or `()` for a table per flow) and the transaction id, expiring in
 //! packet time. A response becomes a [`DnsExchange`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::HashMap;
 use std::hash::Hash;
 
 use super::{Answers, DnsMessage, DnsName};
@@ -90,7 +92,7 @@ impl<K: Eq + Hash + Copy> DnsTransactions<K> {
     pub fn new(capacity: usize, timeout_ns: u64) -> Self {
         let capacity = capacity.max(1);
         DnsTransactions {
-            pending: HashMap::with_capacity(capacity),
+            pending: HashMap::with_capacity_and_hasher(capacity, Default::default()),
             order: VecDeque::with_capacity(capacity),
             capacity,
             timeout_ns,

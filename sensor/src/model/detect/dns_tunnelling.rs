@@ -5,8 +5,8 @@
 //! domain (a CDN or update service that the whole fleet uses) damp the score, and a
 //! DNS rate above the device's baseline raises it.
 
+use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, count_of, format_bytes, saturate};
 use crate::model::bounded::oldest_keys;

@@ -17,7 +17,9 @@ pub mod unusual_hours;
 pub mod vertical_scan;
 
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::HashMap;
 use std::net::IpAddr;
 
 use super::alert::{AlertFlow, MAX_ALERT_FLOWS};
