@@ -145,6 +145,7 @@ fn memory(flows: u32, devices: u32, peers: u32) {
         "full_table_bytes": table.full_table_bytes,
         "peak_bytes": table.peak_bytes,
         "rss_before_kib": table.rss_before_kib,
+        "rss_empty_kib": table.rss_empty_kib,
         "rss_kib": table.rss_kib,
         "hwm_kib": table.hwm_kib,
     });

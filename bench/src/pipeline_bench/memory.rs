@@ -20,7 +20,7 @@ const NEVER_NS: u64 = u64::MAX / 4;
 #[derive(Debug, Clone, Default)]
 pub struct FlowMemory {
     pub flows: u64,
-    /// Heap bytes of the empty table (preallocated for `flows`).
+    /// Heap bytes of the empty table: reserved for `flows`, mostly not yet touched.
     pub empty_table_bytes: i64,
     /// Heap bytes of the table holding `flows` flows.
     pub full_table_bytes: i64,
@@ -28,6 +28,8 @@ pub struct FlowMemory {
     pub peak_bytes: i64,
     /// Process resident memory before the table was created, in KiB.
     pub rss_before_kib: u64,
+    /// Process resident memory with the empty table, in KiB.
+    pub rss_empty_kib: u64,
     /// Process resident memory (VmRSS) with the table full, in KiB.
     pub rss_kib: u64,
     /// Peak process resident memory (VmHWM) so far, in KiB.
@@ -55,6 +57,7 @@ pub fn measure_flows(flows: u32) -> FlowMemory {
         active_timeout_ns: 0,
     });
     let empty_table_bytes = alloc::current_bytes() - before;
+    let rss_empty_kib = read_status_kib("VmRSS:").unwrap_or(0);
     alloc::reset_peak();
 
     let mut ended = 0u64;
@@ -70,6 +73,7 @@ pub fn measure_flows(flows: u32) -> FlowMemory {
         full_table_bytes,
         peak_bytes,
         rss_before_kib,
+        rss_empty_kib,
         rss_kib: read_status_kib("VmRSS:").unwrap_or(0),
         hwm_kib: read_status_kib("VmHWM:").unwrap_or(0),
     };

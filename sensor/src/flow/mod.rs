@@ -18,4 +18,4 @@ pub use config::{DUPLICATE_WINDOW_NS, FlowConfig, TCP_LINGER_NS};
 pub use key::{Addr, Direction, FlowKey};
 pub use record::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION};
 pub use table::{FlowStats, FlowTable};
-pub use time::rfc3339_ns;
+pub use time::{Rfc3339, rfc3339_ns};

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use std::net::IpAddr;
 
-use super::time::rfc3339_ns;
+use super::time::Rfc3339;
 use crate::app::meta::{DnsMeta, HttpMeta, TlsMeta};
 
 /// Version of the flow record schema.
@@ -37,11 +37,11 @@ pub struct DirectionCounters {
     pub payload_bytes: u64,
     /// Time of the first packet, RFC 3339 UTC with nanoseconds; absent without packets.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub first: Option<String>,
+    pub first: Option<Rfc3339>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_ns: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last: Option<String>,
+    pub last: Option<Rfc3339>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_ns: Option<u64>,
     /// OR of the TCP flags of all packets (0 for other protocols).
@@ -55,9 +55,9 @@ pub struct DirectionCounters {
 impl DirectionCounters {
     pub(crate) fn with_times(mut self, first_ns: u64, last_ns: u64) -> Self {
         if self.packets > 0 {
-            self.first = Some(rfc3339_ns(first_ns));
+            self.first = Some(Rfc3339(first_ns));
             self.first_ns = Some(first_ns);
-            self.last = Some(rfc3339_ns(last_ns));
+            self.last = Some(Rfc3339(last_ns));
             self.last_ns = Some(last_ns);
         }
         self
@@ -86,12 +86,12 @@ pub struct FlowRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_id: Option<u16>,
     /// Start and end of this record: its first and last packet, RFC 3339 UTC.
-    pub start: String,
+    pub start: Rfc3339,
     pub start_ns: u64,
-    pub end: String,
+    pub end: Rfc3339,
     pub end_ns: u64,
     /// Time of the flow's first packet (earlier than `start` after an active record).
-    pub flow_start: String,
+    pub flow_start: Rfc3339,
     pub flow_start_ns: u64,
     /// 0 for the first record of a flow, then 1, 2, … for each later record.
     pub sequence: u32,

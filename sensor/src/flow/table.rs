@@ -14,7 +14,7 @@ use super::duplicates::DuplicateFilter;
 use super::key::{Direction, FlowKey, PROTO_TCP};
 use super::list::{Link, List};
 use super::record::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION};
-use super::time::rfc3339_ns;
+use super::time::Rfc3339;
 use crate::decap::Packet;
 use crate::decap::tcp_flags::{ACK, FIN, RST, SYN};
 
@@ -470,11 +470,11 @@ fn build_record(flow: &Flow, reason: EndReason) -> FlowRecord {
         dst_port: if icmp { 0 } else { key.dport },
         icmp_type: icmp.then_some(key.sport as u8),
         icmp_id: icmp.then_some(key.dport),
-        start: rfc3339_ns(start_ns),
+        start: Rfc3339(start_ns),
         start_ns,
-        end: rfc3339_ns(end_ns),
+        end: Rfc3339(end_ns),
         end_ns,
-        flow_start: rfc3339_ns(flow.flow_start_ns),
+        flow_start: Rfc3339(flow.flow_start_ns),
         flow_start_ns: flow.flow_start_ns,
         sequence: flow.sequence,
         tcp_state: (key.protocol == PROTO_TCP).then(|| flow.tcp.state()),

@@ -4,6 +4,7 @@
 //! here once.
 
 use super::record::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION};
+use super::time::Rfc3339;
 
 pub(crate) fn record() -> FlowRecord {
     FlowRecord {
@@ -17,11 +18,11 @@ pub(crate) fn record() -> FlowRecord {
         dst_port: 2,
         icmp_type: None,
         icmp_id: None,
-        start: String::new(),
+        start: Rfc3339(0),
         start_ns: 0,
-        end: String::new(),
+        end: Rfc3339(0),
         end_ns: 0,
-        flow_start: String::new(),
+        flow_start: Rfc3339(0),
         flow_start_ns: 0,
         sequence: 0,
         tcp_state: None,

@@ -8,7 +8,7 @@ use super::config::ModelConfig;
 use super::detector::Detector;
 use super::engine::Model;
 use crate::app::meta::DnsMeta;
-use crate::flow::{DirectionCounters, EndReason, FlowRecord, rfc3339_ns};
+use crate::flow::{DirectionCounters, EndReason, FlowRecord, Rfc3339};
 
 /// 2026-01-05T00:00:00Z, a Monday.
 pub const BASE_SECS: u64 = 1_767_571_200;
@@ -202,9 +202,9 @@ impl Flow {
         record.start_ns = start_ns;
         record.flow_start_ns = start_ns;
         record.end_ns = end_ns;
-        record.start = rfc3339_ns(start_ns);
-        record.flow_start = record.start.clone();
-        record.end = rfc3339_ns(end_ns);
+        record.start = Rfc3339(start_ns);
+        record.flow_start = record.start;
+        record.end = Rfc3339(end_ns);
         self.record
     }
 }

@@ -5,7 +5,7 @@
 //! Both send to the writer thread, which keeps each flow's metadata until the
 //! flow's final record and attaches it to every record of the flow.
 
-use std::{collections::HashMap, net::IpAddr};
+use std::net::IpAddr;
 
 use crate::{
     app::{
@@ -14,6 +14,7 @@ use crate::{
         passive_dns::{PassiveDns, PassiveDnsConfig},
     },
     flow::{EndReason, FlowKey, FlowRecord},
+    hash::HashMap,
 };
 
 /// Flows whose metadata may wait for their records at once.

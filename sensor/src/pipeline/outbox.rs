@@ -60,7 +60,10 @@ impl Outbox {
         if self.pending.is_empty() {
             return 0;
         }
-        let mut batch = std::mem::take(&mut self.pending);
+        // The next batch will likely be as large as this one: reserving that
+        // much spares the copies of growing it item by item.
+        let capacity = self.pending.len();
+        let mut batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
         let mut dropped = 0;
         if self.drop_app_when_full {
             batch = match self.sender.try_send(batch) {
