@@ -96,7 +96,7 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
     let max_cv = detectors.beacon_max_interval_cv.max(f64::EPSILON);
     let regularity = (1.0 - intervals.cv / max_cv).max(0.0) * (1.0 - 0.5 * sizes.cv.min(1.0));
     let score = regularity * edge_factor * fleet_factor;
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::Beaconing, score, || format!(
         "{} connected to {} {} times every {} on average (interval CV {:.2}, size CV {:.2}, mean {}); {}, and {} other {} use the endpoint.",
         ctx.side.device,
         endpoint_with_port(ctx.side.peer, view.service_port),
@@ -116,7 +116,7 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
         } else {
             "devices"
         }
-    );
+    ));
     Some(Finding {
         detector: Detector::Beaconing,
         score,

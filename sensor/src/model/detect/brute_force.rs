@@ -101,12 +101,12 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     } else {
         String::new()
     };
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::BruteForce, score, || format!(
         "{source} opened {} sessions to {server} port {} in {secs:.0} s; {count} were failed or shorter than {} s{history}.",
         attempts.sessions,
         record.dst_port,
         short_ns / 1_000_000_000,
-    );
+    ));
     Some(Finding {
         detector: Detector::BruteForce,
         score,

@@ -96,12 +96,12 @@ pub fn check(
     let mean_randomness = burst.randomness_sum / f64::from(domains);
     let score = saturate(excess, DOMAINS_SCALE) * (0.5 + 0.5 * mean_randomness);
     let secs = ctx.now_ns.saturating_sub(burst.window_start_ns) as f64 / 1e9;
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::Dga, score, || format!(
         "{} got NXDOMAIN for {domains} distinct random-looking domains that no device had resolved in {secs:.0} s (mean randomness {mean_randomness:.2}, {} NXDOMAIN answers in all, for example {}), against a past peak of {peak:.0} per window.",
         ctx.side.device,
         burst.nxdomains,
         burst.examples.join(", "),
-    );
+    ));
     Some(Finding {
         detector: Detector::Dga,
         score,

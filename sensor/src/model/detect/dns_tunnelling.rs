@@ -127,7 +127,7 @@ pub fn check(
         saturate(excess, NAMES_SCALE) * shape.content() * rarity(fleet_others) * rate_factor;
 
     let secs = ctx.now_ns.saturating_sub(burst.window_start_ns) as f64 / 1e9;
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::DnsTunnelling, score, || format!(
         "{} queried {} distinct names under {domain} in {secs:.0} s ({} queries), against a past peak of {peak:.0} per window; their subdomains average {mean_length:.0} characters and {mean_entropy:.1} bits of entropy per character, {} asked for TXT or NULL records with responses of {} on average, {} resolve the domain, and the device sent {rate_now:.0} DNS queries this window against a usual level of {rate_level:.0}.",
         ctx.side.device,
         names,
@@ -135,7 +135,7 @@ pub fn check(
         burst.payload_queries,
         format_bytes(mean_payload),
         count_of(fleet_others, "other device"),
-    );
+    ));
     Some(Finding {
         detector: Detector::DnsTunnelling,
         score,

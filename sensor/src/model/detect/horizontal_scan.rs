@@ -73,16 +73,17 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         format!("{} type {port}", protocol_name(protocol))
     };
     let secs = ctx.now_ns.saturating_sub(sweep.window_start_ns) as f64 / 1e9;
-    let explanation = format!(
+    let score = saturate(f64::from(hosts), 13.0) * failure_ratio.sqrt();
+    let explanation = ctx.explain(Detector::HorizontalScan, score, || format!(
         "{} tried {target} on {hosts} distinct hosts in {secs:.0} s; {} of {} attempts failed ({:.0}%).",
         ctx.side.device,
         sweep.failures,
         sweep.attempts,
         failure_ratio * 100.0
-    );
+    ));
     Some(Finding {
         detector: Detector::HorizontalScan,
-        score: saturate(f64::from(hosts), 13.0) * failure_ratio.sqrt(),
+        score,
         endpoint: None,
         dedup: Some(format!("{}/{port}", protocol_name(protocol))),
         explanation,

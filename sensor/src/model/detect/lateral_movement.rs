@@ -48,7 +48,7 @@ pub fn check(ctx: &Context, edge: EdgeContext) -> Option<Finding> {
     };
     let score = surprise * source_factor * target_factor;
     let endpoint = endpoint_with_port(ctx.side.peer, record.dst_port);
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::LateralMovement, score, || format!(
         "{} opened a new internal connection to {endpoint}, an administration port; it had opened {} in the {:.0} h before, and the target {} this port to others.",
         ctx.side.device,
         count_of(edge.admin_edges, "such edge"),
@@ -58,7 +58,7 @@ pub fn check(ctx: &Context, edge: EdgeContext) -> Option<Finding> {
         } else {
             "never served"
         }
-    );
+    ));
     Some(Finding {
         detector: Detector::LateralMovement,
         score,

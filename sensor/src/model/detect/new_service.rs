@@ -42,7 +42,7 @@ pub fn check(
         Role::Client => "client",
         Role::Server => "server",
     };
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::NewService, score, || format!(
         "{} acted as {role} of {}/{} for the first time (peer {}); {} use this service in that role, and it had added {} in the {:.0} h before.",
         ctx.side.device,
         protocol_name(key.protocol),
@@ -51,7 +51,7 @@ pub fn check(
         count_of(fleet_others, "other device"),
         count_of(new_services, "service"),
         ctx.hours_known
-    );
+    ));
     Some(Finding {
         detector: Detector::NewService,
         score,

@@ -46,14 +46,14 @@ pub fn check(ctx: &Context, fleet_others: u32, rare_contacts: u32) -> Option<Fin
     let evidence = MIN_EVIDENCE + (1.0 - MIN_EVIDENCE) * saturate(sent as f64, BYTES_SCALE);
     let score = surprise * fleet_factor * evidence;
     let endpoint = endpoint_with_port(ctx.side.peer, view.service_port);
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::RareEndpoint, score, || format!(
         "{} made a first contact with {endpoint} and sent it {}; {} use it, and this device had made {} with endpoints unknown to the fleet in the {:.0} h before.",
         ctx.side.device,
         format_bytes(sent as f64),
         count_of(fleet_others, "other device"),
         count_of(rare_contacts, "first contact"),
         ctx.hours_known
-    );
+    ));
     Some(Finding {
         detector: Detector::RareEndpoint,
         score,

@@ -43,11 +43,11 @@ pub fn check(ctx: &Context, hours: &HourProfile) -> Option<Finding> {
     let score = silence * burst;
     let bin = hour_of_week(hours.hour);
     let weekday = WEEKDAYS.get(bin / 24).copied().unwrap_or("?");
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::UnusualHours, score, || format!(
         "{} made {current} connections in the hour from {weekday} {:02}:00 UTC, when it averages {expected:.2} per hour (its mean over all hours is {mean:.1}).",
         ctx.side.device,
         bin % 24
-    );
+    ));
     Some(Finding {
         detector: Detector::UnusualHours,
         score,

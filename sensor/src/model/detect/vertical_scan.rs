@@ -73,13 +73,13 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         Role::Server => (ctx.side.peer, ctx.side.device),
     };
     let secs = ctx.now_ns.saturating_sub(sweep.window_start_ns) as f64 / 1e9;
-    let explanation = format!(
+    let explanation = ctx.explain(Detector::VerticalScan, score, || format!(
         "{scanner} tried {ports} distinct {} ports on {target} in {secs:.0} s; {} of {} attempts failed ({:.0}%).",
         protocol_name(view.record.protocol),
         sweep.failures,
         sweep.attempts,
         failure_ratio * 100.0
-    );
+    ));
     Some(Finding {
         detector: Detector::VerticalScan,
         score,
