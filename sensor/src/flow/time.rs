@@ -12,7 +12,8 @@ use serde::{Serialize, Serializer};
 pub struct Rfc3339(pub u64);
 
 impl Rfc3339 {
-    fn text(self) -> [u8; 30] {
+    /// The text, as ASCII bytes.
+    pub(crate) fn text(self) -> [u8; 30] {
         let ns = self.0;
         let secs = ns / 1_000_000_000;
         let nanos = ns % 1_000_000_000;

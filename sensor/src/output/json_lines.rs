@@ -10,6 +10,8 @@ use crate::flow::FlowRecord;
 /// write errors; dropping flushes too, but ignores them.
 pub struct FlowWriter {
     out: BufWriter<Box<dyn Write + Send>>,
+    /// One record's line, built before it goes to `out`.
+    line: Vec<u8>,
 }
 
 impl FlowWriter {
@@ -20,22 +22,23 @@ impl FlowWriter {
         } else {
             Box::new(File::create(path)?)
         };
-        Ok(FlowWriter {
-            out: BufWriter::with_capacity(64 * 1024, sink),
-        })
+        Ok(FlowWriter::from_writer(sink))
     }
 
     /// Creates a writer over any sink (tests, pipes).
     pub fn from_writer(sink: Box<dyn Write + Send>) -> Self {
         FlowWriter {
             out: BufWriter::with_capacity(64 * 1024, sink),
+            line: Vec::with_capacity(4096),
         }
     }
 
     /// Writes one record as one line.
     pub fn write(&mut self, record: &FlowRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, record).map_err(io::Error::from)?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        super::record_json::write_record(&mut self.line, record).map_err(io::Error::from)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

@@ -2,5 +2,6 @@
 
 pub mod alerts;
 mod json_lines;
+mod record_json;
 
 pub use json_lines::FlowWriter;
