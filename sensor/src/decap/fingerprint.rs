@@ -38,10 +38,18 @@ impl Hash {
 
     fn bytes(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            if let Some(prefix) = word.get_mut(..chunk.len()) {
-                prefix.copy_from_slice(chunk);
-            }
+            // Whole words convert directly; only a short tail is copied (and a
+            // copy of a length unknown at compile time is a call to memcpy).
+            let word = match <[u8; 8]>::try_from(chunk) {
+                Ok(word) => word,
+                Err(_) => {
+                    let mut word = [0u8; 8];
+                    if let Some(prefix) = word.get_mut(..chunk.len()) {
+                        prefix.copy_from_slice(chunk);
+                    }
+                    word
+                }
+            };
             self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9fb2_1c65_1e98_df25);
             self.0 = self.0.rotate_left(27) ^ chunk.len() as u64;
         }
