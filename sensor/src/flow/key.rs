@@ -111,7 +111,24 @@ pub struct FlowKey {
 impl Hash for FlowKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let halves = |addr: &Addr| {
-            let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = addr.0;
+            let [
+                a0,
+                a1,
+                a2,
+                a3,
+                a4,
+                a5,
+                a6,
+                a7,
+                b0,
+                b1,
+                b2,
+                b3,
+                b4,
+                b5,
+                b6,
+                b7,
+            ] = addr.0;
             (
                 u64::from_ne_bytes([a0, a1, a2, a3, a4, a5, a6, a7]),
                 u64::from_ne_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),

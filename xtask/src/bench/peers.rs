@@ -111,11 +111,7 @@ fn closest_peer(outcomes: &[Outcome]) -> Option<Tool> {
 
 /// Appends the instruction counts of the sensor's threads and of the closest peer.
 fn render_profile(out: &mut String, frames: u64, profile: &Result<profile::Profile>) {
-    let _ = writeln!(
-        out,
-        "### What the profile shows
-"
-    );
+    let _ = writeln!(out, "\n### What the profile shows\n");
     let profile = match profile {
         Ok(profile) => profile,
         Err(error) => {
