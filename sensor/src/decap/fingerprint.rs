@@ -50,8 +50,13 @@ impl Hash {
                     word
                 }
             };
-            self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9fb2_1c65_1e98_df25);
-            self.0 = self.0.rotate_left(27) ^ chunk.len() as u64;
+            // A folded 128-bit multiply: both halves of the product feed the next
+            // word. A plain 64-bit multiply let the changes of two neighbouring
+            // words (sequence and acknowledgement numbers) cancel, and packets of
+            // one flow collided about once in 100,000.
+            let product = u128::from(self.0 ^ u64::from_le_bytes(word))
+                * u128::from(0x9fb2_1c65_1e98_df25u64 ^ chunk.len() as u64);
+            self.0 = (product as u64) ^ ((product >> 64) as u64);
         }
     }
 
@@ -61,5 +66,45 @@ impl Hash {
         x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
         x = (x ^ (x >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         x ^ (x >> 33)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two packets of one IPv6 bulk transfer (from the pipeline benchmark's elephant
+    /// mix) whose sequence and acknowledgement numbers differ: the earlier hash gave
+    /// both one fingerprint, so the second counted as a duplicate.
+    #[test]
+    fn packets_differing_in_sequence_and_ack_differ() {
+        let header: [u8; 40] = [
+            0x60, 0, 0, 0, 0, 0x18, 0x06, 0x40, 0xfd, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x01, 0x6a, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x0f,
+        ];
+        let ip = IpHeader {
+            src: crate::flow::Addr::default(),
+            dst: crate::flow::Addr::default(),
+            protocol: 6,
+            header_len: 40,
+            total_len: 64,
+            len_from_bytes: false,
+            non_first_fragment: false,
+            more_fragments: false,
+            truncated: false,
+            start: 0,
+        };
+        let first: [u8; 16] = [
+            0x04, 0x03, 0x01, 0xbb, 0xf1, 0x10, 0x5c, 0x73, 0x93, 0xf8, 0x3a, 0x9e, 0x50, 0x10,
+            0xff, 0xff,
+        ];
+        let second: [u8; 16] = [
+            0x04, 0x03, 0x01, 0xbb, 0xf1, 0x10, 0x56, 0xe3, 0x93, 0xe8, 0x95, 0x9e, 0x50, 0x10,
+            0xff, 0xff,
+        ];
+        assert_ne!(
+            fingerprint(&header, &ip, true, &first),
+            fingerprint(&header, &ip, true, &second)
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! its ends arrives twice, and the second copy must not count. A direct-mapped
 //! cache of recent packet fingerprints, shared by every flow of the table,
 //! replaces a ring of fingerprints in each flow: the flows stay small, and a
-//! busy flow keeps its copies however many packets arrive between them.
+//! busy flow keeps its copies however many packets arrive between them. Entries
+//! carry the flow's number, so a copy counts only within its own flow, and a new
+//! flow that reuses a slot (or a 5-tuple) starts with no fingerprints.
 //!
 //! NOTE: a cache entry is overwritten by the next packet whose fingerprint maps
 //! to the same entry. With [`ENTRIES`] entries, a second copy is likely missed
@@ -20,14 +22,14 @@ pub const ENTRIES: usize = 1 << 13;
 /// comparison wraps, so only the distance between two times matters.
 const TIME_SHIFT: u32 = 10;
 const WINDOW_UNITS: u32 = (DUPLICATE_WINDOW_NS >> TIME_SHIFT) as u32;
-/// Slot value of an entry that holds no packet.
+/// Flow number of an entry that holds no packet (with fingerprint 0).
 const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]
 struct Entry {
     fingerprint: u64,
-    /// The flow's slot: a copy counts as a duplicate only within its own flow.
-    slot: u32,
+    /// The flow's number (see [`DuplicateFilter::is_duplicate`]).
+    flow: u32,
     time: u32,
 }
 
@@ -40,7 +42,7 @@ impl Default for DuplicateFilter {
     fn default() -> Self {
         let empty = Entry {
             fingerprint: 0,
-            slot: EMPTY,
+            flow: EMPTY,
             time: 0,
         };
         DuplicateFilter {
@@ -50,15 +52,16 @@ impl Default for DuplicateFilter {
 }
 
 impl DuplicateFilter {
-    /// Returns whether the flow in `slot` saw a packet with `fingerprint` within
+    /// Returns whether flow number `flow` saw a packet with `fingerprint` within
     /// [`DUPLICATE_WINDOW_NS`] of `ts_ns`. When it did not, remembers this one.
-    pub fn is_duplicate(&mut self, fingerprint: u64, slot: u32, ts_ns: u64) -> bool {
+    /// The table numbers its flows in creation order.
+    pub fn is_duplicate(&mut self, fingerprint: u64, flow: u32, ts_ns: u64) -> bool {
         let time = (ts_ns >> TIME_SHIFT) as u32;
         let index = (fingerprint as usize) & (ENTRIES - 1);
         let Some(entry) = self.entries.get_mut(index) else {
             return false;
         };
-        if entry.slot == slot && entry.fingerprint == fingerprint {
+        if entry.flow == flow && entry.fingerprint == fingerprint {
             let apart = time.wrapping_sub(entry.time);
             if apart.min(apart.wrapping_neg()) <= WINDOW_UNITS {
                 return true;
@@ -66,7 +69,7 @@ impl DuplicateFilter {
         }
         *entry = Entry {
             fingerprint,
-            slot,
+            flow,
             time,
         };
         false
@@ -93,7 +96,7 @@ mod tests {
     fn other_flow_or_late_copy_is_not_duplicate() {
         let mut filter = DuplicateFilter::default();
         assert!(!filter.is_duplicate(0xabcd, 3, T0));
-        assert!(!filter.is_duplicate(0xabcd, 4, T0 + MS), "another slot");
+        assert!(!filter.is_duplicate(0xabcd, 4, T0 + MS), "another flow");
         assert!(
             !filter.is_duplicate(0xabcd, 4, T0 + 2 * MS + DUPLICATE_WINDOW_NS),
             "outside the window"

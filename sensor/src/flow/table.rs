@@ -69,6 +69,8 @@ struct Flow {
     record_start_ns: u64,
     last_ns: u64,
     sequence: u32,
+    /// Number of the flow in creation order (wrapping), for duplicate detection.
+    id: u32,
     /// Counters of the current record, indexed by canonical direction.
     counters: [Counters; 2],
     /// OR of the TCP flags of the current record, by canonical direction.
@@ -251,6 +253,7 @@ impl FlowTable {
             record_start_ns: packet.ts_ns,
             last_ns: packet.ts_ns,
             sequence: 0,
+            id: self.stats.created as u32,
             counters: [Counters::default(); 2],
             tcp_flags: [0; 2],
             tcp: TcpSeen::default(),
@@ -294,7 +297,7 @@ impl FlowTable {
         {
             if self
                 .duplicates
-                .is_duplicate(packet.fingerprint, slot, packet.ts_ns)
+                .is_duplicate(packet.fingerprint, flow.id, packet.ts_ns)
             {
                 counters.duplicates = counters.duplicates.saturating_add(1);
                 self.stats.duplicates += 1;

@@ -311,6 +311,34 @@ fn duplicate_within_window_counted_once() {
 }
 
 #[test]
+fn new_flow_in_reused_slot_has_no_duplicates_of_the_old_one() {
+    // One slot: each new key evicts the other and takes the same slot back.
+    let mut table = FlowTable::new(FlowConfig {
+        capacity: 1,
+        ..FlowConfig::default()
+    });
+    let first = udp(true, 10, 1, T0);
+    let other = Packet {
+        ts_ns: T0 + MS,
+        ..udp(false, 10, 2, T0)
+    };
+    let other_key = Packet {
+        key: FlowKey {
+            sport: 9999,
+            ..other.key
+        },
+        ..other
+    };
+    let again = Packet {
+        ts_ns: T0 + 2 * MS,
+        ..first
+    };
+    let records = run(&mut table, &[first, other_key, again]);
+    assert_eq!(records.len(), 2, "two evictions");
+    assert_eq!(table.stats().duplicates, 0);
+}
+
+#[test]
 fn duplicate_needs_same_fingerprint() {
     let mut table = FlowTable::new(config());
     run(
