@@ -112,6 +112,9 @@ struct Trial {
     counted: u64,
     ring_drops: u64,
     achieved_pps: f64,
+    /// CPU seconds (user and system, all threads) the receiver process used during
+    /// the trial. Kernel work in softirq (XDP, the copy into the socket) is not in it.
+    receiver_cpu_s: f64,
 }
 
 impl Trial {
@@ -231,6 +234,7 @@ fn run_trial(
     offered_pps: u64,
 ) -> Result<Trial> {
     let before = receiver.settled_counters(None)?;
+    let cpu_before = receiver.cpu_seconds()?;
     // An unpaced trial sends for the trial length; a paced one sends rate × length.
     let count = offered_pps.saturating_mul(plan.trial.as_secs());
     let report = run_generator(lab, release_dir, plan, seed, offered_pps, count)?;
@@ -240,7 +244,9 @@ fn run_trial(
         .and_then(Value::as_f64)
         .context("the generator report has no elapsed_secs")?;
     let after = receiver.settled_counters(Some(before.frames + sent))?;
+    let receiver_cpu_s = receiver.cpu_seconds()? - cpu_before;
     Ok(Trial {
+        receiver_cpu_s,
         offered_pps,
         sent,
         counted: after.frames.saturating_sub(before.frames),
@@ -427,6 +433,12 @@ impl Receiver {
             }
             std::thread::sleep(POLL_INTERVAL);
         }
+    }
+
+    /// CPU seconds the receiver process has used so far (`ip netns exec` replaced
+    /// itself with the receiver, so the child is the receiver).
+    fn cpu_seconds(&self) -> Result<f64> {
+        process_cpu_seconds(self.child.id())
     }
 
     fn counters(&self) -> Result<Counters> {
@@ -618,25 +630,84 @@ fn render(plan: &Plan, seed: u64, results: &[(ReceiverKind, Result<Search>)]) ->
         ));
     }
 
+    render_cpu(&mut out, results);
+
     out.push_str("\nEvery trial (offered 0 means as fast as possible):\n\n");
-    out.push_str("| receiver | offered (frames/s) | sent | counted | ring drops | achieved (frames/s) | result |\n");
-    out.push_str("|---|---|---|---|---|---|---|\n");
+    out.push_str("| receiver | offered (frames/s) | sent | counted | ring drops | achieved (frames/s) | receiver CPU s | result |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|\n");
     for (kind, outcome) in results {
         let Ok(search) = outcome else { continue };
         for trial in &search.trials {
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.0} | {} |\n",
+                "| {} | {} | {} | {} | {} | {:.0} | {:.2} | {} |\n",
                 kind.title(),
                 trial.offered_pps,
                 trial.sent,
                 trial.counted,
                 trial.ring_drops,
                 trial.achieved_pps,
+                trial.receiver_cpu_s,
                 if trial.passed() { "pass" } else { "loss" }
             ));
         }
     }
     out
+}
+
+/// Appends the receivers' CPU time per frame in their unpaced trial: on a machine
+/// where the generator sets every limit, this shows what each receiver costs.
+fn render_cpu(out: &mut String, results: &[(ReceiverKind, Result<Search>)]) {
+    let per_frame = |wanted: ReceiverKind| -> Option<f64> {
+        let (_, outcome) = results.iter().find(|(kind, _)| *kind == wanted)?;
+        let trial = outcome
+            .as_ref()
+            .ok()?
+            .trials
+            .iter()
+            .find(|trial| trial.offered_pps == 0 && trial.counted > 0)?;
+        Some(trial.receiver_cpu_s * 1e9 / trial.counted as f64)
+    };
+    let (Some(sensor), Some(reader)) = (
+        per_frame(ReceiverKind::Sensor),
+        per_frame(ReceiverKind::Reader),
+    ) else {
+        return;
+    };
+    out.push_str(&format!(
+        "\nCPU time of the receiver process per frame counted, unpaced trial: `sensor run` \
+         {sensor:.0} ns, do-nothing reader {reader:.0} ns. The difference, {:.0} ns, is the \
+         sensor's own work per frame (decapsulation, flows, application parsers, records, \
+         model) and is CPU the generator, sharing the same cores, does not get.\n",
+        sensor - reader
+    ));
+}
+
+/// Reads the user and system CPU time of process `pid`, all threads, from
+/// /proc/PID/stat.
+fn process_cpu_seconds(pid: u32) -> Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = fs::read_to_string(&path).with_context(|| format!("failed to read {path}"))?;
+    // The command name may hold spaces and parentheses: fields count from the last ')'.
+    let after_name = text
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .with_context(|| format!("no command name in {path}"))?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; the part after the name
+    // starts at field 3.
+    let ticks = |index: usize| -> Result<u64> {
+        fields
+            .get(index)
+            .and_then(|value| value.parse().ok())
+            .with_context(|| format!("field {} of {path} is not a number", index + 3))
+    };
+    let total = ticks(11)? + ticks(12)?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if per_second <= 0 {
+        bail!("sysconf(_SC_CLK_TCK) returned {per_second}");
+    }
+    Ok(total as f64 / per_second as f64)
 }
 
 fn one_line(text: &str) -> String {
@@ -660,6 +731,27 @@ mod tests {
             counted,
             ring_drops: 0,
             achieved_pps: achieved as f64,
+            receiver_cpu_s: 0.5,
+        }
+    }
+
+    #[test]
+    fn cpu_seconds_grow_while_this_process_spins() {
+        let pid = std::process::id();
+        let start = process_cpu_seconds(pid).expect("readable");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut spins = 0u64;
+        loop {
+            for _ in 0..100_000 {
+                spins = std::hint::black_box(spins + 1);
+            }
+            if process_cpu_seconds(pid).expect("readable") - start >= 0.2 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no 0.2 s of CPU counted in 20 s of spinning"
+            );
         }
     }
 
@@ -671,6 +763,7 @@ mod tests {
             counted: 1000,
             ring_drops: 0,
             achieved_pps: 1000.0,
+            receiver_cpu_s: 0.1,
         };
         let cases = [
             (base, true),
@@ -744,20 +837,28 @@ mod tests {
 
     #[test]
     fn render_reports_ratio() {
-        let search = |pps: f64| Search {
-            trials: Vec::new(),
+        let search = |pps: f64, cpu_s: f64| Search {
+            trials: vec![Trial {
+                offered_pps: 0,
+                sent: 2_000_000,
+                counted: 1_000_000,
+                ring_drops: 5,
+                achieved_pps: 2.0 * pps,
+                receiver_cpu_s: cpu_s,
+            }],
             best: Some(Trial {
                 offered_pps: 1,
                 sent: 1,
                 counted: 1,
                 ring_drops: 0,
                 achieved_pps: pps,
+                receiver_cpu_s: cpu_s,
             }),
         };
         let results = vec![
-            (ReceiverKind::XdpDrop, Ok(search(200.0))),
-            (ReceiverKind::Reader, Ok(search(100.0))),
-            (ReceiverKind::Sensor, Ok(search(95.0))),
+            (ReceiverKind::XdpDrop, Ok(search(200.0, 0.0))),
+            (ReceiverKind::Reader, Ok(search(100.0, 0.05))),
+            (ReceiverKind::Sensor, Ok(search(95.0, 0.3))),
         ];
         let plan = Plan {
             trial: Duration::from_secs(1),
@@ -767,5 +868,9 @@ mod tests {
         };
         let text = render(&plan, 1, &results);
         assert!(text.contains("do-nothing reader: 95%"), "{text}");
+        assert!(
+            text.contains("`sensor run` 300 ns, do-nothing reader 50 ns"),
+            "{text}"
+        );
     }
 }
