@@ -735,6 +735,20 @@ mod tests {
         }
     }
 
+    /// Runs only this part, quick, on the release binaries already built, and prints
+    /// the section. Needs root:
+    /// `cargo test -p xtask --lib bench::live::tests::quick_section -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "needs root, builds a network lab and runs for about a minute"]
+    fn quick_section() {
+        let options = BenchOptions {
+            quick: true,
+            seed: 1,
+            no_build: true,
+        };
+        println!("{}", run(&options).expect("live part"));
+    }
+
     #[test]
     fn cpu_seconds_grow_while_this_process_spins() {
         let pid = std::process::id();
