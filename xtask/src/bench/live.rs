@@ -27,6 +27,12 @@ use crate::{cmd, http_get_in, summary};
 /// Lab namespace prefix; the lab is `bnch-live-src` and `bnch-live-sensor`.
 const LAB_PREFIX: &str = "bnch-live";
 const QUEUES: u32 = 2;
+/// UMEM frames and RX ring descriptors of every receiver's sockets. Deeper than the
+/// sensor's defaults (4096 and 2048): the generator's pinned sender threads share the
+/// receivers' CPUs, and the scheduler can keep a receiver off its CPU for several
+/// milliseconds, longer than the default ring holds at these rates.
+const UMEM_FRAMES: u32 = 16_384;
+const RX_RING: u32 = 8_192;
 const METRICS_ADDR: &str = "127.0.0.1:9477";
 /// A trial passes only when the generator reaches this share of the offered rate.
 const MIN_ACHIEVED_SHARE: f64 = 0.95;
@@ -373,6 +379,8 @@ impl Receiver {
                 command
                     .args(["--interface", lab.sensor_if(), "--mode", mode])
                     .args(["--queues", &queues])
+                    .args(["--umem-frames", &UMEM_FRAMES.to_string()])
+                    .args(["--rx-ring-size", &RX_RING.to_string()])
                     .arg("--stats-file")
                     .arg(&stats_file);
                 command
@@ -383,6 +391,8 @@ impl Receiver {
                     .args(["run", "--interface", lab.sensor_if()])
                     .args(["--xdp-mode", "native", "--bind-mode", "copy"])
                     .args(["--queues", &queues])
+                    .args(["--umem-frames", &UMEM_FRAMES.to_string()])
+                    .args(["--rx-ring-size", &RX_RING.to_string()])
                     .arg("--flows-out")
                     .arg(work_dir.join("flows.jsonl"))
                     .args(["--metrics-listen", METRICS_ADDR]);
@@ -550,9 +560,11 @@ fn render(plan: &Plan, seed: u64, results: &[(ReceiverKind, Result<Search>)]) ->
          (native XDP on the receiving end). `mirror-gen --sender ring` sends the flow model \
          ({} concurrent flows, a pool of {} frames, IMIX-like 7:4:1 mix of 64, 576 and \
          1464-byte inner frames, 20% IPv6, 80% TCP, seed {seed}) through a PACKET_MMAP TX \
-         ring. Each receiver gets one unpaced trial, then a binary search of up to {} paced \
-         trials of {} s. A trial passes when the receiver counted every frame sent, its \
-         sockets dropped none, and the generator reached {:.0}% of the offered rate.\n\n",
+         ring. Both AF_XDP receivers use {UMEM_FRAMES} UMEM frames and {RX_RING} RX \
+         descriptors per queue, and pin the reader of queue i to CPU i. Each receiver gets \
+         one unpaced trial, then a binary search of up to {} paced trials of {} s. A trial \
+         passes when the receiver counted every frame sent, its sockets dropped none, and \
+         the generator reached {:.0}% of the offered rate.\n\n",
         plan.model_flows,
         plan.model_frames,
         plan.steps,
