@@ -155,15 +155,15 @@ fn write_all(
             }
             records.push(record);
         }
-        if batches.is_empty() {
-            if let Err(error) = writer.flush() {
-                failures.note(error, counts, path);
-            }
+        if batches.is_empty()
+            && let Err(error) = writer.flush()
+        {
+            failures.note(error, counts, path);
         }
-        if let Some(feed) = &model {
-            if !records.is_empty() {
-                feed.offer(records);
-            }
+        if let Some(feed) = &model
+            && !records.is_empty()
+        {
+            feed.offer(records);
         }
     }
     counts
