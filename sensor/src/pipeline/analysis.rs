@@ -21,7 +21,7 @@ use std::{
 };
 
 use anyhow::Context;
-use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam::channel::RecvTimeoutError;
 
 use crate::{
     flow::FlowRecord,
@@ -29,13 +29,14 @@ use crate::{
     output::alerts::{AlertSinks, SinkCounters},
     pipeline::{
         clock::PacketClock,
+        item_queue::{ItemReceiver, ItemSender, item_queue},
         time_guard::{Admission, TimeGuard},
     },
     state::{SnapshotStore, Snapshotter},
 };
 
-/// Batches of records that may wait for the model.
-pub const MODEL_QUEUE_BATCHES: usize = 4096;
+/// Records that may wait for the model.
+pub const MODEL_QUEUE_RECORDS: usize = 65_536;
 /// Packet time between two calls of the model's `tick`.
 const TICK_INTERVAL_NS: u64 = 1_000_000_000;
 /// Wall time between two copies of the model's counters for the metrics endpoint.
@@ -77,7 +78,7 @@ pub struct AnalysisStats {
 /// The writer thread's handle to the analysis thread.
 #[derive(Clone)]
 pub struct ModelFeed {
-    sender: Sender<Vec<FlowRecord>>,
+    sender: ItemSender<FlowRecord>,
     drop_when_full: bool,
     stats: Arc<AnalysisStats>,
 }
@@ -126,7 +127,7 @@ impl Analysis {
         let model = restore(&config.model, snapshotter.as_ref());
         stats.snapshot_age_millis.store(u64::MAX, Ordering::Relaxed);
 
-        let (sender, receiver) = bounded(MODEL_QUEUE_BATCHES);
+        let (sender, receiver) = item_queue(MODEL_QUEUE_RECORDS);
         let feed = ModelFeed {
             sender,
             drop_when_full: config.drop_when_full,
@@ -198,7 +199,7 @@ fn run(
     mut sinks: AlertSinks<Alert>,
     mut snapshotter: Option<Snapshotter<ModelState>>,
     live_clock: Option<PacketClock>,
-    records: Receiver<Vec<FlowRecord>>,
+    records: ItemReceiver<FlowRecord>,
     stats: &AnalysisStats,
 ) {
     let mut now_ns = 0u64;

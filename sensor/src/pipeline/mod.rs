@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod clock;
 pub mod enrich;
+pub mod item_queue;
 pub mod live;
 pub mod outbox;
 pub mod replay;

@@ -1,18 +1,16 @@
 //! What one packet thread sends to the writer thread, in batches: application
 //! findings and finished flow records, in the order the thread made them. One
 //! channel message per batch instead of per item spares a wake-up of the
-//! writer for every record, and lets the channel hold a few thousand small
-//! slots instead of tens of thousands of whole records.
+//! writer for every record; the queue still counts items (see `item_queue`).
 //!
 //! Order matters: a DNS answer must reach the writer's passive DNS before the
 //! records of the flows that follow it, and no later findings before them.
 
-use crossbeam::channel::{Sender, TrySendError};
+use crate::{app::meta::AppEvent, flow::FlowRecord, pipeline::item_queue::ItemSender};
 
-use crate::{app::meta::AppEvent, flow::FlowRecord};
-
-/// Items a replay collects before it flushes. Live workers flush once per poll
-/// of their socket, whatever the count.
+/// The most items one batch carries: an outbox sends a batch as soon as it holds
+/// this many. Live workers also flush once per poll of their socket, whatever
+/// the count; replay flushes at the end.
 pub const BATCH_ITEMS: usize = 256;
 
 /// One item for the writer thread.
@@ -24,28 +22,42 @@ pub enum Output {
 
 /// Pending items of one thread.
 pub struct Outbox {
-    sender: Sender<Vec<Output>>,
+    sender: ItemSender<Output>,
     pending: Vec<Output>,
-    /// Live capture drops findings when the channel is full (metadata is lost,
+    /// Findings dropped by flushes since [`Outbox::flush`] last returned.
+    dropped: u64,
+    /// Live capture drops findings when the queue is full (metadata is lost,
     /// packets and records never are); replay waits.
     drop_app_when_full: bool,
 }
 
 impl Outbox {
-    pub fn new(sender: Sender<Vec<Output>>, drop_app_when_full: bool) -> Self {
+    pub fn new(sender: ItemSender<Output>, drop_app_when_full: bool) -> Self {
         Outbox {
             sender,
             pending: Vec::new(),
+            dropped: 0,
             drop_app_when_full,
         }
     }
 
     pub fn record(&mut self, record: FlowRecord) {
-        self.pending.push(Output::Record(record));
+        self.push(Output::Record(record));
     }
 
     pub fn app_event(&mut self, event: AppEvent) {
-        self.pending.push(Output::App(event));
+        self.push(Output::App(event));
+    }
+
+    /// Queues `item`, sending a full batch at once: an expiry sweep or the
+    /// final drain ends many flows in one call, and their records must not pile
+    /// up here beyond the queue's bound.
+    fn push(&mut self, item: Output) {
+        self.pending.push(item);
+        if self.pending.len() >= BATCH_ITEMS {
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_ITEMS));
+            self.dropped += self.send(batch);
+        }
     }
 
     /// Items waiting for the next flush.
@@ -53,33 +65,40 @@ impl Outbox {
         self.pending.len()
     }
 
-    /// Sends the pending items. Records always go through: a full channel
-    /// makes this thread wait, after a live outbox has dropped the batch's
-    /// findings. Returns how many findings were dropped.
+    /// Sends the pending items (never more than [`BATCH_ITEMS`]). Records always
+    /// go through: a full queue makes this thread wait, after a live outbox has
+    /// dropped the batch's findings. Returns how many findings were dropped
+    /// since the last call, here or by a full batch sent on the way.
     pub fn flush(&mut self) -> u64 {
-        if self.pending.is_empty() {
-            return 0;
+        if !self.pending.is_empty() {
+            // The next flush will likely be as large as this one: reserving that
+            // much spares the copies of growing it item by item.
+            let capacity = self.pending.len();
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
+            self.dropped += self.send(batch);
         }
-        // The next batch will likely be as large as this one: reserving that
-        // much spares the copies of growing it item by item.
-        let capacity = self.pending.len();
-        let mut batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Sends one batch; returns the findings dropped.
+    fn send(&self, batch: Vec<Output>) -> u64 {
         let mut dropped = 0;
-        if self.drop_app_when_full {
-            batch = match self.sender.try_send(batch) {
+        let batch = if self.drop_app_when_full {
+            match self.sender.try_send(batch) {
                 Ok(()) => return 0,
-                Err(TrySendError::Full(mut batch)) => {
+                Err(mut batch) => {
                     let before = batch.len();
                     batch.retain(|item| matches!(item, Output::Record(_)));
                     dropped = (before - batch.len()) as u64;
+                    if batch.is_empty() {
+                        return dropped;
+                    }
                     batch
                 }
-                Err(TrySendError::Disconnected(batch)) => batch,
-            };
-            if batch.is_empty() {
-                return dropped;
             }
-        }
+        } else {
+            batch
+        };
         let count = batch.len();
         // The writer thread only stops after every packet thread is gone, so a
         // send fails only if it died; its own error is reported when it is
@@ -99,7 +118,7 @@ mod tests {
     use super::*;
     use crate::app::meta::{AppFinding, HttpMeta};
     use crate::flow::FlowKey;
-    use crossbeam::channel::bounded;
+    use crate::pipeline::item_queue::item_queue;
 
     fn event() -> AppEvent {
         AppEvent {
@@ -122,7 +141,7 @@ mod tests {
 
     #[test]
     fn flush_keeps_the_order_and_sends_nothing_when_empty() {
-        let (sender, receiver) = bounded(4);
+        let (sender, receiver) = item_queue(16);
         let mut outbox = Outbox::new(sender, false);
         assert_eq!(outbox.flush(), 0);
         assert!(receiver.is_empty());
@@ -133,21 +152,35 @@ mod tests {
         assert_eq!(outbox.pending(), 3);
         assert_eq!(outbox.flush(), 0);
         assert_eq!(outbox.pending(), 0);
-        let batch = receiver.try_recv().expect("one batch");
+        let batch = receiver.recv().expect("one batch");
         assert_eq!(kinds(&batch), "ara");
     }
 
     #[test]
-    fn live_outbox_drops_only_findings_when_the_channel_is_full() {
-        let (sender, receiver) = bounded(1);
+    fn a_large_backlog_goes_out_in_full_batches_as_it_grows() {
+        let (sender, receiver) = item_queue(4 * BATCH_ITEMS);
+        let mut outbox = Outbox::new(sender, false);
+        for _ in 0..(2 * BATCH_ITEMS + 1) {
+            outbox.record(crate::flow::testing::record());
+        }
+        assert_eq!(outbox.pending(), 1, "two full batches already went out");
+        outbox.flush();
+        drop(outbox);
+        let sizes: Vec<usize> =
+            std::iter::from_fn(|| receiver.recv().map(|batch| batch.len())).collect();
+        assert_eq!(sizes, vec![BATCH_ITEMS, BATCH_ITEMS, 1]);
+    }
+
+    #[test]
+    fn live_outbox_drops_only_findings_when_the_queue_is_full() {
+        let (sender, receiver) = item_queue(1);
         let mut outbox = Outbox::new(sender, true);
         outbox.app_event(event());
         assert_eq!(outbox.flush(), 0);
 
         outbox.app_event(event());
         outbox.app_event(event());
-        assert_eq!(outbox.flush(), 2, "the channel holds one batch");
-        assert_eq!(receiver.len(), 1);
+        assert_eq!(outbox.flush(), 2, "the queue holds one item");
         assert_eq!(outbox.pending(), 0, "dropped findings do not pile up");
 
         // A record waits for room instead of being dropped.

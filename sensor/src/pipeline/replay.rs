@@ -16,7 +16,7 @@ use crate::{
     decap::{DecapCounters, Decoder},
     flow::{FlowConfig, FlowStats},
     pipeline::{
-        outbox::{BATCH_ITEMS, Outbox},
+        outbox::Outbox,
         shard::Shard,
         stats::{LocalCounts, StatsBlocks},
         writer::RecordWriter,
@@ -88,10 +88,6 @@ pub fn replay(
             }
             extractor.expire(frame.ts_ns, |event| shard.app_event(event));
             shard.advance(frame.ts_ns);
-            if shard.pending() >= BATCH_ITEMS {
-                // Replay waits instead of dropping, so nothing is lost here.
-                shard.flush();
-            }
             if local.frames % PUBLISH_EVERY_FRAMES == 0 {
                 stats[0].publish(&local, decoder.counters(), &shard.stats());
                 stats[0].publish_app(extractor.counters(), 0);

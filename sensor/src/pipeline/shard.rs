@@ -66,11 +66,6 @@ impl Shard {
         self.outbox.flush()
     }
 
-    /// Findings and records waiting for [`Shard::flush`].
-    pub fn pending(&self) -> usize {
-        self.outbox.pending()
-    }
-
     /// Sends what waits in the outbox; returns the findings dropped.
     pub fn flush(&mut self) -> u64 {
         self.outbox.flush()

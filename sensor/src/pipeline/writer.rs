@@ -13,20 +13,24 @@ use std::{
 };
 
 use anyhow::Context;
-use crossbeam::channel::{Receiver, Sender, bounded};
 
 use crate::{
     output::FlowWriter,
-    pipeline::{analysis::ModelFeed, enrich::Enricher, outbox::Output},
+    pipeline::{
+        analysis::ModelFeed,
+        enrich::Enricher,
+        item_queue::{ItemReceiver, ItemSender, item_queue},
+        outbox::Output,
+    },
 };
 
-/// Batches that may wait for the writer before packet threads block (or, live,
-/// drop the batch's application findings).
-pub const QUEUE_BATCHES: usize = 4096;
+/// Findings and records that may wait for the writer before packet threads
+/// wait (or, live, drop findings).
+pub const QUEUE_ITEMS: usize = 65_536;
 
 /// A running writer thread.
 pub struct RecordWriter {
-    sender: Sender<Vec<Output>>,
+    sender: ItemSender<Output>,
     handle: JoinHandle<anyhow::Result<()>>,
     counts: Arc<WriterCounts>,
     path: PathBuf,
@@ -52,7 +56,7 @@ impl RecordWriter {
                 path.display()
             )
         })?;
-        let (sender, receiver) = bounded(QUEUE_BATCHES);
+        let (sender, receiver) = item_queue(QUEUE_ITEMS);
         let counts = Arc::new(WriterCounts::default());
         let thread_counts = Arc::clone(&counts);
         let display = path.to_path_buf();
@@ -69,7 +73,7 @@ impl RecordWriter {
     }
 
     /// Returns the channel for one more packet thread's outbox.
-    pub fn sender(&self) -> Sender<Vec<Output>> {
+    pub fn sender(&self) -> ItemSender<Output> {
         self.sender.clone()
     }
 
@@ -128,7 +132,7 @@ impl Failures {
 /// returns the first error when the channel closes.
 fn write_all(
     mut writer: FlowWriter,
-    batches: Receiver<Vec<Output>>,
+    batches: ItemReceiver<Output>,
     model: Option<ModelFeed>,
     counts: &WriterCounts,
     path: &Path,
@@ -136,7 +140,7 @@ fn write_all(
     let mut enricher = Enricher::default();
     let mut failures = Failures::default();
 
-    for batch in &batches {
+    while let Some(batch) = batches.recv() {
         let mut records = Vec::with_capacity(batch.len());
         for item in batch {
             let mut record = match item {

@@ -1,0 +1,195 @@
+//! A channel of batches bounded by the items in them, not by the number of
+//! batches. Packet threads send whatever a poll produced, one record or a few
+//! hundred, so a bound in batches would hold anything from a few thousand to a
+//! million items: too little when the writer pauses for a moment, too much
+//! memory when it stops. Counting items keeps the bound the per-item channels
+//! had, while one message still carries many items.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+
+/// How long a sender waiting for room sleeps between two looks.
+const ROOM_POLL: Duration = Duration::from_millis(1);
+
+struct Shared {
+    /// Items sent and not yet received.
+    queued: AtomicUsize,
+    capacity: usize,
+    receiver_alive: AtomicBool,
+}
+
+/// The sending end; clone it for each sending thread.
+pub struct ItemSender<T> {
+    sender: Sender<Vec<T>>,
+    shared: Arc<Shared>,
+}
+
+impl<T> Clone for ItemSender<T> {
+    fn clone(&self) -> Self {
+        ItemSender {
+            sender: self.sender.clone(),
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The receiving end.
+pub struct ItemReceiver<T> {
+    receiver: Receiver<Vec<T>>,
+    shared: Arc<Shared>,
+}
+
+/// Creates a queue that holds at most `capacity` items, plus one batch of any
+/// size when it is empty (so a batch larger than the capacity still passes).
+pub fn item_queue<T>(capacity: usize) -> (ItemSender<T>, ItemReceiver<T>) {
+    let (sender, receiver) = unbounded();
+    let shared = Arc::new(Shared {
+        queued: AtomicUsize::new(0),
+        capacity,
+        receiver_alive: AtomicBool::new(true),
+    });
+    (
+        ItemSender {
+            sender,
+            shared: Arc::clone(&shared),
+        },
+        ItemReceiver { receiver, shared },
+    )
+}
+
+impl<T> ItemSender<T> {
+    /// Sends `batch` if the queue has room for it; gives it back otherwise, or
+    /// when the receiver is gone.
+    pub fn try_send(&self, batch: Vec<T>) -> Result<(), Vec<T>> {
+        let items = batch.len();
+        let reserved =
+            self.shared
+                .queued
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                    (queued == 0 || queued + items <= self.shared.capacity)
+                        .then_some(queued + items)
+                });
+        if reserved.is_err() {
+            return Err(batch);
+        }
+        self.sender.send(batch).map_err(|failed| {
+            self.shared.queued.fetch_sub(items, Ordering::AcqRel);
+            failed.into_inner()
+        })
+    }
+
+    /// Sends `batch`, waiting for room. Gives it back only when the receiver is
+    /// gone, so a sender never waits for a thread that stopped.
+    pub fn send(&self, mut batch: Vec<T>) -> Result<(), Vec<T>> {
+        loop {
+            match self.try_send(batch) {
+                Ok(()) => return Ok(()),
+                Err(back) => batch = back,
+            }
+            if !self.shared.receiver_alive.load(Ordering::Acquire) {
+                return Err(batch);
+            }
+            std::thread::sleep(ROOM_POLL);
+        }
+    }
+}
+
+impl<T> ItemReceiver<T> {
+    /// Waits for the next batch; `None` once every sender is gone and the queue
+    /// is empty.
+    pub fn recv(&self) -> Option<Vec<T>> {
+        let batch = self.receiver.recv().ok()?;
+        self.taken(&batch);
+        Some(batch)
+    }
+
+    /// Waits up to `timeout` for the next batch.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Vec<T>, RecvTimeoutError> {
+        let batch = self.receiver.recv_timeout(timeout)?;
+        self.taken(&batch);
+        Ok(batch)
+    }
+
+    /// Returns whether no batch waits.
+    pub fn is_empty(&self) -> bool {
+        self.receiver.is_empty()
+    }
+
+    fn taken(&self, batch: &[T]) {
+        self.shared.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+    }
+}
+
+impl<T> Drop for ItemReceiver<T> {
+    fn drop(&mut self) {
+        self.shared.receiver_alive.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_counts_items_not_batches() {
+        let (sender, receiver) = item_queue::<u32>(10);
+        assert!(sender.try_send(vec![1; 6]).is_ok());
+        assert!(sender.try_send(vec![2; 4]).is_ok());
+        assert_eq!(sender.try_send(vec![3]), Err(vec![3]), "10 items queued");
+        assert_eq!(receiver.recv(), Some(vec![1; 6]));
+        assert!(sender.try_send(vec![3; 6]).is_ok(), "room for 6 again");
+        assert_eq!(sender.try_send(vec![4]), Err(vec![4]));
+    }
+
+    #[test]
+    fn an_empty_queue_takes_a_batch_larger_than_its_capacity() {
+        let (sender, receiver) = item_queue::<u32>(4);
+        assert!(sender.try_send(vec![0; 100]).is_ok());
+        assert_eq!(sender.try_send(vec![1]), Err(vec![1]));
+        assert_eq!(receiver.recv().map(|batch| batch.len()), Some(100));
+        assert!(sender.try_send(vec![1]).is_ok());
+    }
+
+    #[test]
+    fn send_waits_for_room_then_delivers_in_order() {
+        let (sender, receiver) = item_queue::<u32>(2);
+        sender.send(vec![1, 2]).expect("room");
+        let taker = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            let first = receiver.recv();
+            let second = receiver.recv();
+            (first, second)
+        });
+        sender.send(vec![3]).expect("room after the taker");
+        drop(sender);
+        assert_eq!(
+            taker.join().expect("taker"),
+            (Some(vec![1, 2]), Some(vec![3]))
+        );
+    }
+
+    #[test]
+    fn send_gives_the_batch_back_when_the_receiver_is_gone() {
+        let (sender, receiver) = item_queue::<u32>(1);
+        sender.send(vec![1]).expect("room");
+        drop(receiver);
+        assert_eq!(sender.send(vec![2]), Err(vec![2]), "full, and nobody takes");
+        assert_eq!(sender.try_send(vec![3]), Err(vec![3]));
+    }
+
+    #[test]
+    fn recv_ends_when_senders_are_gone() {
+        let (sender, receiver) = item_queue::<u32>(8);
+        sender.send(vec![7]).expect("room");
+        drop(sender);
+        assert_eq!(receiver.recv(), Some(vec![7]));
+        assert_eq!(receiver.recv(), None);
+    }
+}
