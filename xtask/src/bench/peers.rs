@@ -89,7 +89,10 @@ pub fn run(options: &BenchOptions) -> Result<String> {
         })
         .collect();
     let closest = closest_peer(&outcomes);
-    eprintln!("bench: peers: profiling the sensor and {closest:?} under callgrind");
+    eprintln!(
+        "bench: peers: profiling the sensor and {} under callgrind",
+        closest.map_or("no peer", Tool::label)
+    );
     let profile = profile::measure(&paths, &work_dir, closest);
     let mut section = render(options, days, runs, &counts, &versions, &outcomes);
     render_profile(&mut section, counts.frames, &profile);
