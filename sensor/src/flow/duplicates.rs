@@ -2,7 +2,8 @@
 //! its ends arrives twice, and the second copy must not count. A direct-mapped
 //! cache of recent packet fingerprints, shared by every flow of the table,
 //! replaces a ring of fingerprints in each flow: the flows stay small, and a
-//! busy flow keeps its copies however many packets arrive between them. Entries
+//! copy is found even when many packets of its flow arrive between the two
+//! (a ring of four missed those; the cache's own reach is in the note). Entries
 //! carry the flow's number, so a copy counts only within its own flow, and a new
 //! flow that reuses a slot (or a 5-tuple) starts with no fingerprints.
 //!
