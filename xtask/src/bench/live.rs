@@ -622,12 +622,19 @@ fn render(plan: &Plan, seed: u64, results: &[(ReceiverKind, Result<Search>)]) ->
         Some(_) => "not determined: the bound does not decide it".to_string(),
         None => "not determined".to_string(),
     };
+    let both_limited = sensor
+        .zip(reader)
+        .is_some_and(|(sensor, reader)| sensor.offered_pps == 0 && reader.offered_pps == 0);
+    let described = match ratio {
+        Some(ratio) => ratio.describe(),
+        None if both_limited => {
+            "no ratio: both took everything the generator sent, so both rates are lower bounds"
+                .to_string()
+        }
+        None => "not measured (see the rows above)".to_string(),
+    };
     out.push_str(&format!(
-        "Sensor / do-nothing reader: {} (target ≥ {:.0}%: {verdict}).\n",
-        ratio.map_or_else(
-            || "not measured, or both receivers took everything the generator sent".to_string(),
-            |ratio| ratio.describe()
-        ),
+        "Sensor / do-nothing reader: {described} (target ≥ {:.0}%: {verdict}).\n",
         TARGET_SHARE * 100.0
     ));
     if let Some(ratio) = sensor

@@ -240,7 +240,8 @@ fn annotate(out: &Path) -> Result<Vec<String>> {
                 .parse::<f64>()
                 .ok()
         })
-        .sum();
+        // fold, not sum: an empty float sum is -0.0, which prints as "-0.0%".
+        .fold(0.0, |total, share| total + share);
     let mut lines = vec![format!(
         "self cost (std's SipHash, the default HashMap hasher, takes {hashing:.1}% in all):"
     )];
