@@ -1,9 +1,9 @@
 //! Duplicate detection for one flow table: the same packet mirrored from both of
 //! its ends arrives twice, and the second copy must not count. A direct-mapped
 //! cache of recent packet fingerprints, shared by every flow of the table,
-//! replaces a ring of fingerprints in each flow: the flows stay small, and a
-//! copy is found even when many packets of its flow arrive between the two
-//! (a ring of four missed those; the cache's own reach is in the note). Entries
+//! replaces a ring of fingerprints in each flow. The flows stay small, and a
+//! copy is found even when many packets of its flow arrive between the two,
+//! which a ring of four missed (the note below gives the cache's reach). Entries
 //! carry the flow's number, so a copy counts only within its own flow, and a new
 //! flow that reuses a slot (or a 5-tuple) starts with no fingerprints.
 //!
@@ -19,11 +19,11 @@ use super::config::DUPLICATE_WINDOW_NS;
 /// Entries of the cache; a power of two. 16 bytes each: 128 KiB per table.
 pub const ENTRIES: usize = 1 << 13;
 
-/// Packet times are kept in units of 2^10 ns (about 1 µs), in 32 bits; the
+/// Packet times are kept in units of 2^10 ns (about 1 µs), in 32 bits. The
 /// comparison wraps, so only the distance between two times matters.
 const TIME_SHIFT: u32 = 10;
 const WINDOW_UNITS: u32 = (DUPLICATE_WINDOW_NS >> TIME_SHIFT) as u32;
-/// Flow number of an entry that holds no packet (with fingerprint 0).
+/// Flow number of an empty entry (whose fingerprint is 0).
 const EMPTY: u32 = u32::MAX;
 
 #[derive(Clone, Copy)]

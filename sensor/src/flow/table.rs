@@ -84,9 +84,10 @@ struct Flow {
 /// [`FlowKey::symmetric_hash`] so each flow has one owner.
 pub struct FlowTable {
     config: FlowConfig,
-    /// Canonical key → slot, holding only the slot: the key is in the slot. Hashed
-    /// with foldhash and a per-process random seed: far cheaper than SipHash per
-    /// packet, and the seed keeps crafted keys from colliding on purpose.
+    /// Index from canonical key to slot. It stores only slot numbers, because the
+    /// key is in the slot. foldhash with a per-process random seed is far cheaper
+    /// than SipHash per packet, and the seed keeps crafted keys from colliding on
+    /// purpose.
     index: HashTable<u32>,
     hasher: foldhash::quality::RandomState,
     flows: Vec<Flow>,

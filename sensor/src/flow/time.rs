@@ -5,14 +5,14 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 /// A time in nanoseconds since the Unix epoch, written (and serialized) as RFC 3339
-/// text, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. Records carry up to seven times; keeping
+/// text, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. Records carry up to seven times. Keeping
 /// them as numbers until they are written spares the packet thread seven formatted
 /// strings per record, which took a quarter of its time in replay.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rfc3339(pub u64);
 
 impl Rfc3339 {
-    /// The text, as ASCII bytes.
+    /// Returns the text as ASCII bytes.
     pub(crate) fn text(self) -> [u8; 30] {
         let ns = self.0;
         let secs = ns / 1_000_000_000;

@@ -1,8 +1,8 @@
 //! Flow records as JSON text, written directly: the same bytes as serde_json
 //! gives for `FlowRecord`'s `Serialize` (a test checks), at a fraction of the
 //! cost. serde_json scans every key for characters to escape and formats each
-//! value through its serializer; here the keys are constants, numbers and
-//! addresses go straight into the buffer, and only the application metadata
+//! value through its serializer. Here the keys are constants, and numbers and
+//! addresses go straight into the buffer. Only the application metadata
 //! (`dns`, `http`, `tls`), present on few records, goes through serde_json.
 //! Writing records was the largest cost of the writer thread.
 
@@ -110,7 +110,7 @@ fn push_counters(out: &mut Vec<u8>, counters: &DirectionCounters) {
     out.push(b'}');
 }
 
-/// The serde name of `reason` (`rename_all = "snake_case"`).
+/// Returns the serde name of `reason` (`rename_all = "snake_case"`).
 fn reason_label(reason: EndReason) -> &'static str {
     match reason {
         EndReason::Idle => "idle",

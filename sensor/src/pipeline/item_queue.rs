@@ -1,9 +1,9 @@
 //! A channel of batches bounded by the items in them, not by the number of
 //! batches. Packet threads send whatever a poll produced, one record or a few
-//! hundred, so a bound in batches would hold anything from a few thousand to a
-//! million items: too little when the writer pauses for a moment, too much
-//! memory when it stops. Counting items keeps the bound the per-item channels
-//! had, while one message still carries many items.
+//! hundred. A bound in batches would therefore allow anything from a few
+//! thousand to a million items, which is too little when the writer pauses for
+//! a moment and too much memory when it stops. Counting items keeps the bound
+//! the per-item channels had, while one message still carries many items.
 
 use std::{
     sync::{
@@ -46,8 +46,8 @@ pub struct ItemReceiver<T> {
     shared: Arc<Shared>,
 }
 
-/// Creates a queue that holds at most `capacity` items, plus one batch of any
-/// size when it is empty (so a batch larger than the capacity still passes).
+/// Creates a queue of at most `capacity` items. An empty queue also takes one
+/// batch of any size, so a batch larger than the capacity still passes.
 pub fn item_queue<T>(capacity: usize) -> (ItemSender<T>, ItemReceiver<T>) {
     let (sender, receiver) = unbounded();
     let shared = Arc::new(Shared {
@@ -149,7 +149,7 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_queue_takes_a_batch_larger_than_its_capacity() {
+    fn queue_takes_oversized_batch_when_empty() {
         let (sender, receiver) = item_queue::<u32>(4);
         assert!(sender.try_send(vec![0; 100]).is_ok());
         assert_eq!(sender.try_send(vec![1]), Err(vec![1]));
@@ -176,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn send_gives_the_batch_back_when_the_receiver_is_gone() {
+    fn send_fails_when_receiver_is_gone() {
         let (sender, receiver) = item_queue::<u32>(1);
         sender.send(vec![1]).expect("room");
         drop(receiver);

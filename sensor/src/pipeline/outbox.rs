@@ -1,16 +1,16 @@
-//! What one packet thread sends to the writer thread, in batches: application
+//! The batches one packet thread sends to the writer thread: application
 //! findings and finished flow records, in the order the thread made them. One
 //! channel message per batch instead of per item spares a wake-up of the
-//! writer for every record; the queue still counts items (see `item_queue`).
+//! writer for every record, and the queue still counts items (see `item_queue`).
 //!
 //! Order matters: a DNS answer must reach the writer's passive DNS before the
 //! records of the flows that follow it, and no later findings before them.
 
 use crate::{app::meta::AppEvent, flow::FlowRecord, pipeline::item_queue::ItemSender};
 
-/// The most items one batch carries: an outbox sends a batch as soon as it holds
-/// this many. Live workers also flush once per poll of their socket, whatever
-/// the count; replay flushes at the end.
+/// Maximum items in one batch: an outbox sends a batch as soon as it has this
+/// many. Live workers also flush once per poll of their socket, whatever the
+/// count, and replay flushes at the end.
 pub const BATCH_ITEMS: usize = 256;
 
 /// One item for the writer thread.
@@ -101,7 +101,7 @@ impl Outbox {
         };
         let count = batch.len();
         // The writer thread only stops after every packet thread is gone, so a
-        // send fails only if it died; its own error is reported when it is
+        // send fails only if it died. Its own error is reported when it is
         // joined.
         if self.sender.send(batch).is_err() {
             tracing::error!(
@@ -157,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_backlog_goes_out_in_full_batches_as_it_grows() {
+    fn outbox_sends_full_batches_as_backlog_grows() {
         let (sender, receiver) = item_queue(4 * BATCH_ITEMS);
         let mut outbox = Outbox::new(sender, false);
         for _ in 0..(2 * BATCH_ITEMS + 1) {

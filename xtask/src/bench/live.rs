@@ -30,7 +30,7 @@ const QUEUES: u32 = 2;
 /// UMEM frames and RX ring descriptors of every receiver's sockets. Deeper than the
 /// sensor's defaults (4096 and 2048): the generator's pinned sender threads share the
 /// receivers' CPUs, and the scheduler can keep a receiver off its CPU for several
-/// milliseconds, longer than the default ring holds at these rates.
+/// milliseconds, longer than the default ring lasts at these rates.
 const UMEM_FRAMES: u32 = 16_384;
 const RX_RING: u32 = 8_192;
 const METRICS_ADDR: &str = "127.0.0.1:9477";
@@ -671,7 +671,7 @@ fn render(plan: &Plan, seed: u64, results: &[(ReceiverKind, Result<Search>)]) ->
     out
 }
 
-/// Target of the issue: the sensor's zero-loss rate over the do-nothing reader's.
+/// Target share: the sensor's zero-loss rate over the do-nothing reader's.
 const TARGET_SHARE: f64 = 0.9;
 
 /// A ratio of two zero-loss rates. A rate the generator limited (its unpaced trial
@@ -743,7 +743,8 @@ fn render_cpu(out: &mut String, results: &[(ReceiverKind, Result<Search>)]) {
 fn process_cpu_seconds(pid: u32) -> Result<f64> {
     let path = format!("/proc/{pid}/stat");
     let text = fs::read_to_string(&path).with_context(|| format!("failed to read {path}"))?;
-    // The command name may hold spaces and parentheses: fields count from the last ')'.
+    // The command name may contain spaces and parentheses, so fields count from the
+    // last ')'.
     let after_name = text
         .rsplit_once(')')
         .map(|(_, rest)| rest)

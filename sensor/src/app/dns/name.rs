@@ -112,7 +112,7 @@ impl fmt::Display for DnsName {
             if index > 0 {
                 f.write_str(".")?;
             }
-            // Runs of printable bytes go out as one string; names are nearly always
+            // Runs of printable bytes go out as one string. Names are nearly always
             // one run per label, and writing byte by byte was most of the cost of
             // the DNS findings.
             let mut rest = label;

@@ -60,10 +60,11 @@ impl Context<'_> {
     }
 
     /// Returns `text()` when a finding of `detector` with `score` can become an
-    /// alert, and an empty string when the engine drops it unseen: below the
-    /// minimum score, or from a baseline detector during the learning period
-    /// (the same tests as `Model::emit`). Most findings are dropped, and
-    /// formatting their explanations was a third of the model's time.
+    /// alert, and an empty string when the engine drops it unseen. It drops
+    /// findings below the minimum score, and those of baseline detectors during
+    /// the learning period, with the same tests as `Model::emit`. Most findings
+    /// are dropped, and formatting their explanations was a third of the
+    /// model's time.
     pub fn explain(&self, detector: Detector, score: f64, text: impl FnOnce() -> String) -> String {
         let learned = self.now_ns >= self.learned_at_ns;
         if score < self.config.min_alert_score || (detector.needs_baseline() && !learned) {

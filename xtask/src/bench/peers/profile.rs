@@ -1,5 +1,5 @@
-//! Where the instructions go when the sensor replays the peer capture, next to the
-//! peer that came closest: both run under callgrind on the same input, so the
+//! Instruction counts of the sensor replaying the peer capture, next to those of
+//! the peer that came closest. Both run under callgrind on the same input, so the
 //! counts compare on a noisy machine where CPU seconds do not. The sensor's count
 //! is split by thread: packets (read, decapsulation, flows, application parsers),
 //! analysis (the model) and writer (flow records as JSON).
