@@ -202,6 +202,18 @@ impl PassiveDns {
         self.names(addr).next()
     }
 
+    /// Returns the name most recently resolved to `addr` whose answer had not
+    /// expired at packet time `at_ns`. Unlike [`PassiveDns::lookup`], it does not
+    /// depend on how recently this client sent another answer.
+    pub fn lookup_at(&self, addr: Addr, at_ns: u64) -> Option<&str> {
+        self.entries
+            .get(&addr)?
+            .names
+            .iter()
+            .find(|n| n.expires_ns > at_ns)
+            .map(|n| &*n.name)
+    }
+
     /// Returns the unexpired names of `addr`, most recently resolved first.
     pub fn names(&self, addr: Addr) -> impl Iterator<Item = &str> {
         let now_ns = self.now_ns;

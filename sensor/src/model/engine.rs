@@ -464,11 +464,11 @@ impl Model {
     }
 
     /// Returns the name that the device's own DNS responses gave for the endpoint's
-    /// address, if any is still within its TTL.
-    fn endpoint_name(&self, key: DeviceKey, endpoint: Option<&str>) -> Option<String> {
+    /// address, if any was still within its TTL at packet time `now`.
+    fn endpoint_name(&self, key: DeviceKey, endpoint: Option<&str>, now: u64) -> Option<String> {
         let addr = endpoint_addr(endpoint?)?;
         let names = self.passive_dns.get(&key)?;
-        names.lookup(addr.into()).map(str::to_owned)
+        names.lookup_at(addr.into(), now).map(str::to_owned)
     }
 
     /// Removes an evicted device's contributions from the fleet counts.
@@ -528,7 +528,7 @@ impl Model {
                 finding.explanation,
                 finding.flows,
             );
-            alert.endpoint_name = self.endpoint_name(key, alert.endpoint.as_deref());
+            alert.endpoint_name = self.endpoint_name(key, alert.endpoint.as_deref(), now);
             self.stats.count_alert(alert.detector, alert.severity);
             alerts(alert);
         }

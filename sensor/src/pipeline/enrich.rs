@@ -78,7 +78,10 @@ impl Enricher {
             record.tls = app.tls;
         }
         if let Some(names) = self.names.get(&(record.vni, record.src_addr)) {
-            record.dst_name = names.lookup(record.dst_addr.into()).map(str::to_owned);
+            // The answer must still have been valid when the flow started.
+            record.dst_name = names
+                .lookup_at(record.dst_addr.into(), record.flow_start_ns)
+                .map(str::to_owned);
         }
     }
 
@@ -165,6 +168,23 @@ mod tests {
             flow_start_ns: 2_000,
             ..crate::flow::testing::record()
         }
+    }
+
+    #[test]
+    fn record_after_the_answer_expired_gets_no_name() {
+        let mut enricher = Enricher::default();
+        enricher.add(response_event());
+        // The answer's TTL is 300 s; a flow two hours later must not carry it,
+        // whatever else this client did in between.
+        let two_hours = 7_200_000_000_000;
+        let mut late = FlowRecord {
+            start_ns: two_hours,
+            end_ns: two_hours + 1_000,
+            flow_start_ns: two_hours,
+            ..record(CLIENT, SERVER)
+        };
+        enricher.attach(&mut late);
+        assert_eq!(late.dst_name, None);
     }
 
     #[test]
