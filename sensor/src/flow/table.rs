@@ -305,9 +305,13 @@ impl FlowTable {
                 return;
             }
 
-            if counters.packets == 0 {
-                counters.first_ns = packet.ts_ns;
-            }
+            // Packets of one direction can arrive out of time order (two RX
+            // queues), so the first packet is the earliest, not the first to arrive.
+            counters.first_ns = if counters.packets == 0 {
+                packet.ts_ns
+            } else {
+                counters.first_ns.min(packet.ts_ns)
+            };
             counters.packets += 1;
             counters.bytes += u64::from(packet.ip_bytes);
             counters.payload_bytes += u64::from(packet.payload_bytes);

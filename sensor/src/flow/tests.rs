@@ -339,6 +339,22 @@ fn new_flow_in_reused_slot_has_no_duplicates_of_the_old_one() {
 }
 
 #[test]
+fn record_start_is_earliest_packet() {
+    let mut table = FlowTable::new(config());
+    let late = udp(true, 10, 1, T0 + 70 * SEC);
+    let early = udp(true, 10, 2, T0);
+    run(&mut table, &[late, early]);
+    let mut records = Vec::new();
+    table.drain(&mut |r| records.push(r));
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.start_ns, T0, "start");
+    assert_eq!(record.flow_start_ns, T0, "flow_start");
+    assert_eq!(record.src_to_dst.first_ns, Some(T0), "first");
+    assert_eq!(record.src_to_dst.last_ns, Some(T0 + 70 * SEC), "last");
+}
+
+#[test]
 fn duplicate_needs_same_fingerprint() {
     let mut table = FlowTable::new(config());
     run(

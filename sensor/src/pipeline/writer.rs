@@ -139,6 +139,8 @@ fn write_all(
 ) -> anyhow::Result<()> {
     let mut enricher = Enricher::default();
     let mut failures = Failures::default();
+    // Enricher drops already added to `counts.app_dropped`.
+    let mut reported_drops = 0;
 
     while let Some(batch) = batches.recv() {
         let mut records = Vec::with_capacity(batch.len());
@@ -169,10 +171,12 @@ fn write_all(
         {
             feed.offer(records);
         }
+        // Publish the enricher's drops as they happen, not only at shutdown.
+        counts
+            .app_dropped
+            .fetch_add(enricher.dropped - reported_drops, Ordering::Relaxed);
+        reported_drops = enricher.dropped;
     }
-    counts
-        .app_dropped
-        .fetch_add(enricher.dropped, Ordering::Relaxed);
 
     if let Err(error) = writer.flush() {
         failures.first.get_or_insert(error);
