@@ -54,10 +54,24 @@ pub struct PassiveDnsCounters {
     pub names_dropped: u64,
 }
 
+/// A name and the packet times between which an answer vouched for it.
 #[derive(Debug)]
 struct NameEntry {
     name: Box<str>,
+    /// Time of the answer that started the current validity, and when it ends. An
+    /// answer that arrives while the name is still valid extends it. A later one
+    /// starts a new validity, and the old one moves to `previous`, so a flow that
+    /// started in it and ends after the new answer keeps its name.
+    valid_from_ns: u64,
     expires_ns: u64,
+    previous: Option<(u64, u64)>,
+}
+
+impl NameEntry {
+    fn valid_at(&self, at_ns: u64) -> bool {
+        let within = |(from, until): (u64, u64)| from <= at_ns && at_ns < until;
+        within((self.valid_from_ns, self.expires_ns)) || self.previous.is_some_and(within)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -181,12 +195,19 @@ impl PassiveDns {
         let name_entry = match known {
             Some(index) => {
                 let mut known = entry.names.remove(index);
+                if known.expires_ns <= now_ns {
+                    known.previous = Some((known.valid_from_ns, known.expires_ns));
+                    known.valid_from_ns = now_ns;
+                }
+                known.valid_from_ns = known.valid_from_ns.min(now_ns);
                 known.expires_ns = known.expires_ns.max(expires_ns);
                 known
             }
             None => NameEntry {
                 name: Box::from(self.scratch.as_str()),
+                valid_from_ns: now_ns,
                 expires_ns,
+                previous: None,
             },
         };
         entry.names.insert(0, name_entry);
@@ -202,15 +223,16 @@ impl PassiveDns {
         self.names(addr).next()
     }
 
-    /// Returns the name most recently resolved to `addr` whose answer had not
-    /// expired at packet time `at_ns`. Unlike [`PassiveDns::lookup`], it does not
-    /// depend on how recently this client sent another answer.
+    /// Returns the name most recently resolved to `addr` by an answer that came
+    /// at or before packet time `at_ns` and had not expired then. Unlike
+    /// [`PassiveDns::lookup`], it does not depend on how recently this client
+    /// sent another answer.
     pub fn lookup_at(&self, addr: Addr, at_ns: u64) -> Option<&str> {
         self.entries
             .get(&addr)?
             .names
             .iter()
-            .find(|n| n.expires_ns > at_ns)
+            .find(|n| n.valid_at(at_ns))
             .map(|n| &*n.name)
     }
 
@@ -350,6 +372,40 @@ mod tests {
 
     fn names(map: &PassiveDns, addr: Addr) -> Vec<&str> {
         map.names(addr).collect()
+    }
+
+    #[test]
+    fn lookup_at_needs_answer_valid_then() {
+        let mut map = PassiveDns::new(config(16, 4));
+        map.insert(v4(1), &name("early.example"), 3600, 100 * S);
+        assert_eq!(map.lookup_at(v4(1), 50 * S), None, "before the answer");
+        assert_eq!(map.lookup_at(v4(1), 150 * S), Some("early.example"));
+        assert_eq!(map.lookup_at(v4(1), 1_200 * S), None, "past the ceiling");
+    }
+
+    #[test]
+    fn lookup_at_sees_gap_between_answers() {
+        let mut map = PassiveDns::new(config(16, 4));
+        // 5 s is raised to the 10 s floor: valid from 100 s to 110 s.
+        map.insert(v4(1), &name("short.example"), 5, 100 * S);
+        map.insert(v4(1), &name("short.example"), 5, 200 * S);
+        assert_eq!(
+            map.lookup_at(v4(1), 105 * S),
+            Some("short.example"),
+            "in the first answer's validity"
+        );
+        assert_eq!(map.lookup_at(v4(1), 150 * S), None, "in the gap");
+        assert_eq!(map.lookup_at(v4(1), 205 * S), Some("short.example"));
+    }
+
+    #[test]
+    fn lookup_at_keeps_start_of_renewed_answer() {
+        let mut map = PassiveDns::new(config(16, 4));
+        map.insert(v4(1), &name("steady.example"), 60, 100 * S);
+        map.insert(v4(1), &name("steady.example"), 60, 140 * S);
+        assert_eq!(map.lookup_at(v4(1), 120 * S), Some("steady.example"));
+        assert_eq!(map.lookup_at(v4(1), 190 * S), Some("steady.example"));
+        assert_eq!(map.lookup_at(v4(1), 200 * S), None);
     }
 
     #[test]
