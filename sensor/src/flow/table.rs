@@ -292,6 +292,14 @@ impl FlowTable {
             return;
         };
         let d = direction_index(direction);
+        // A packet older than a later record's start arrived after the record
+        // it belonged to was emitted. It counts in this record, at its start, so
+        // records never overlap and none starts before the flow.
+        let ts_ns = if flow.sequence > 0 {
+            packet.ts_ns.max(flow.record_start_ns)
+        } else {
+            packet.ts_ns
+        };
 
         if let (Some(counters), Some(tcp_flags)) =
             (flow.counters.get_mut(d), flow.tcp_flags.get_mut(d))
@@ -308,14 +316,14 @@ impl FlowTable {
             // Packets of one direction can arrive out of time order (two RX
             // queues), so the first packet is the earliest, not the first to arrive.
             counters.first_ns = if counters.packets == 0 {
-                packet.ts_ns
+                ts_ns
             } else {
-                counters.first_ns.min(packet.ts_ns)
+                counters.first_ns.min(ts_ns)
             };
             counters.packets += 1;
             counters.bytes += u64::from(packet.ip_bytes);
             counters.payload_bytes += u64::from(packet.payload_bytes);
-            counters.last_ns = counters.last_ns.max(packet.ts_ns);
+            counters.last_ns = counters.last_ns.max(ts_ns);
             *tcp_flags |= packet.tcp_flags;
             counters.truncated = counters
                 .truncated

@@ -355,6 +355,29 @@ fn record_start_is_earliest_packet() {
 }
 
 #[test]
+fn late_packet_counts_at_next_record_start() {
+    let mut table = FlowTable::new(FlowConfig {
+        capacity: 16,
+        idle_timeout_ns: 60 * SEC,
+        active_timeout_ns: 5 * SEC,
+    });
+    let mut records = Vec::new();
+    table.observe(&udp(true, 10, 1, T0 + SEC), &mut |r| records.push(r));
+    table.observe(&udp(true, 10, 2, T0 + 6 * SEC), &mut |r| records.push(r));
+    table.expire(T0 + 6 * SEC, &mut |r| records.push(r));
+    assert_eq!(records.len(), 1, "interim record");
+    // A packet stamped before the interim record's end arrives after it.
+    table.observe(&udp(false, 10, 3, T0 + 2 * SEC), &mut |r| records.push(r));
+    table.drain(&mut |r| records.push(r));
+    assert_eq!(records.len(), 2);
+    let next = &records[1];
+    assert_eq!(next.sequence, 1);
+    assert_eq!(next.flow_start_ns, T0 + SEC);
+    assert!(next.start_ns >= records[0].end_ns, "records overlap");
+    assert_eq!(next.dst_to_src.first_ns, Some(T0 + 6 * SEC));
+}
+
+#[test]
 fn duplicate_needs_same_fingerprint() {
     let mut table = FlowTable::new(config());
     run(
