@@ -612,16 +612,7 @@ fn render(plan: &Plan, seed: u64, results: &[(ReceiverKind, Result<Search>)]) ->
     let ratio = sensor
         .zip(reader)
         .and_then(|(sensor, reader)| zero_loss_ratio(&sensor, &reader));
-    let verdict = match ratio {
-        Some(Ratio::Exact(ratio)) | Some(Ratio::AtLeast(ratio)) if ratio >= TARGET_SHARE => {
-            "met".to_string()
-        }
-        Some(Ratio::Exact(ratio)) | Some(Ratio::AtMost(ratio)) if ratio < TARGET_SHARE => {
-            format!("missed by {:.0} points", (TARGET_SHARE - ratio) * 100.0)
-        }
-        Some(_) => "not determined: the bound does not decide it".to_string(),
-        None => "not determined".to_string(),
-    };
+    let verdict = verdict(ratio, search_resolution(plan));
     let both_limited = sensor
         .zip(reader)
         .is_some_and(|(sensor, reader)| sensor.offered_pps == 0 && reader.offered_pps == 0);
@@ -686,10 +677,40 @@ enum Ratio {
 impl Ratio {
     fn describe(self) -> String {
         match self {
-            Ratio::Exact(ratio) => format!("{:.0}%", ratio * 100.0),
-            Ratio::AtLeast(ratio) => format!("at least {:.0}%", ratio * 100.0),
-            Ratio::AtMost(ratio) => format!("at most {:.0}%", ratio * 100.0),
+            Ratio::Exact(ratio) => format!("{:.1}%", ratio * 100.0),
+            Ratio::AtLeast(ratio) => format!("at least {:.1}%", ratio * 100.0),
+            Ratio::AtMost(ratio) => format!("at most {:.1}%", ratio * 100.0),
         }
+    }
+}
+
+/// Returns how far a ratio of two searched rates can be from the true one: each
+/// search ends within 1/2^steps of its unpaced rate, and the ratio has two of them.
+fn search_resolution(plan: &Plan) -> f64 {
+    2.0 / 2f64.powi(plan.steps.min(30) as i32)
+}
+
+/// Returns the verdict on the target share for `ratio`, which is known only to
+/// within `resolution`.
+fn verdict(ratio: Option<Ratio>, resolution: f64) -> String {
+    let points = |share: f64| share * 100.0;
+    match ratio {
+        Some(Ratio::Exact(ratio)) if (ratio - TARGET_SHARE).abs() < resolution => format!(
+            "not determined: within the search's resolution of ±{:.1} points",
+            points(resolution)
+        ),
+        Some(Ratio::Exact(ratio)) | Some(Ratio::AtLeast(ratio)) if ratio >= TARGET_SHARE => {
+            "met".to_string()
+        }
+        Some(Ratio::Exact(ratio)) if ratio < TARGET_SHARE => {
+            format!("missed by {:.1} points", points(TARGET_SHARE - ratio))
+        }
+        Some(Ratio::AtMost(ratio)) if ratio < TARGET_SHARE => format!(
+            "missed by at least {:.1} points",
+            points(TARGET_SHARE - ratio)
+        ),
+        Some(_) => "not determined: the bound does not decide it".to_string(),
+        None => "not determined".to_string(),
     }
 }
 
@@ -907,6 +928,32 @@ mod tests {
     }
 
     #[test]
+    fn verdict_cases() {
+        let cases = [
+            (Some(Ratio::Exact(0.95)), "met"),
+            (Some(Ratio::AtLeast(0.95)), "met"),
+            (Some(Ratio::Exact(0.80)), "missed by 10.0 points"),
+            (Some(Ratio::AtMost(0.80)), "missed by at least 10.0 points"),
+            (
+                Some(Ratio::Exact(0.896)),
+                "not determined: within the search's resolution of ±1.6 points",
+            ),
+            (
+                Some(Ratio::AtLeast(0.80)),
+                "not determined: the bound does not decide it",
+            ),
+            (
+                Some(Ratio::AtMost(0.95)),
+                "not determined: the bound does not decide it",
+            ),
+            (None, "not determined"),
+        ];
+        for (ratio, expected) in cases {
+            assert_eq!(verdict(ratio, 2.0 / 128.0), expected, "{ratio:?}");
+        }
+    }
+
+    #[test]
     fn ratio_of_bounds() {
         let paced = |pps: f64| Trial {
             offered_pps: 1,
@@ -966,7 +1013,7 @@ mod tests {
             model_frames: 100,
         };
         let text = render(&plan, 1, &results);
-        assert!(text.contains("do-nothing reader: 95%"), "{text}");
+        assert!(text.contains("do-nothing reader: 95.0%"), "{text}");
         assert!(
             text.contains("`sensor run` 300 ns at 190 frames/s, do-nothing reader 50 ns"),
             "{text}"
