@@ -19,7 +19,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
+        // The first signal asks for a clean stop, which writes every flow and can
+        // wait on a stalled output. A second one exits at once with 128 + signal;
+        // the kernel then detaches the XDP program with the link's file.
+        let registered = signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&stop),
+        )
+        .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)));
+        if let Err(error) = registered {
             eprintln!("error: failed to install the handler for signal {signal}: {error}");
             return ExitCode::FAILURE;
         }
