@@ -91,7 +91,8 @@ impl Worker {
             let shard = &mut self.shard;
             self.extractor.expire(now, |event| shard.app_event(event));
             self.shard.advance(now);
-            // A full queue loses metadata, never packets.
+            // A full queue loses findings at once. Records wait for room, and
+            // while the worker waits its ring can fill and drop frames (counted).
             local.app_dropped += self.shard.flush();
             self.publish(&local);
 
