@@ -19,9 +19,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // The first signal asks for a clean stop, which writes every flow and can
-        // wait on a stalled output. A second one exits at once with 128 + signal;
-        // the kernel then detaches the XDP program with the link's file.
+        // The first signal requests a clean stop, which writes every flow and can
+        // wait on a stalled output. A second one exits at once with 128 + signal,
+        // and the kernel detaches the XDP program when the link's file closes.
         let registered = signal_hook::flag::register_conditional_shutdown(
             signal,
             128 + signal,
