@@ -143,7 +143,8 @@ fn write_all(
     let mut reported_drops = 0;
 
     while let Some(batch) = batches.recv() {
-        let mut records = Vec::with_capacity(batch.len());
+        // Kept for the model only; without one, each record is dropped once written.
+        let mut records = Vec::new();
         for item in batch {
             let mut record = match item {
                 Output::App(event) => {
@@ -159,7 +160,9 @@ fn write_all(
                 }
                 Err(error) => failures.note(error, counts, path),
             }
-            records.push(record);
+            if model.is_some() {
+                records.push(record);
+            }
         }
         if batches.is_empty()
             && let Err(error) = writer.flush()

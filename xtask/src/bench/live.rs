@@ -370,6 +370,15 @@ impl Receiver {
             .map(|queue| queue.to_string())
             .collect::<Vec<_>>()
             .join(",");
+        // The same queues and socket sizes for every AF_XDP receiver.
+        let sockets = [
+            "--queues".to_string(),
+            queues,
+            "--umem-frames".to_string(),
+            UMEM_FRAMES.to_string(),
+            "--rx-ring-size".to_string(),
+            RX_RING.to_string(),
+        ];
         let mut command = match kind {
             ReceiverKind::XdpDrop | ReceiverKind::Reader => {
                 let mut command = Lab::command_in(lab.sensor_ns(), release_dir.join("xsk-sink"));
@@ -380,9 +389,7 @@ impl Receiver {
                 };
                 command
                     .args(["--interface", lab.sensor_if(), "--mode", mode])
-                    .args(["--queues", &queues])
-                    .args(["--umem-frames", &UMEM_FRAMES.to_string()])
-                    .args(["--rx-ring-size", &RX_RING.to_string()])
+                    .args(&sockets)
                     .arg("--stats-file")
                     .arg(&stats_file);
                 command
@@ -392,9 +399,7 @@ impl Receiver {
                 command
                     .args(["run", "--interface", lab.sensor_if()])
                     .args(["--xdp-mode", "native", "--bind-mode", "copy"])
-                    .args(["--queues", &queues])
-                    .args(["--umem-frames", &UMEM_FRAMES.to_string()])
-                    .args(["--rx-ring-size", &RX_RING.to_string()])
+                    .args(&sockets)
                     .arg("--flows-out")
                     .arg(work_dir.join("flows.jsonl"))
                     .args(["--metrics-listen", METRICS_ADDR]);
