@@ -3,9 +3,9 @@
 /// Size and timeouts of a flow table. All times are packet time in nanoseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowConfig {
-    /// Most flows held at once. The table reserves memory for this many at creation
-    /// (touched as flows arrive); when it is full, the flow idle for longest is ended
-    /// with reason `evicted`.
+    /// Maximum flows in the table. The table reserves memory for this many at
+    /// creation and touches it as flows arrive. When it is full, the flow idle for
+    /// longest is ended with reason `evicted`.
     pub capacity: usize,
     /// A flow with no packet for this long ends with reason `idle`.
     pub idle_timeout_ns: u64,

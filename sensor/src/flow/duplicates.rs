@@ -8,10 +8,10 @@
 //! flow that reuses a slot (or a 5-tuple) starts with no fingerprints.
 //!
 //! NOTE: a cache entry is overwritten by the next packet whose fingerprint maps
-//! to the same entry. With [`ENTRIES`] entries, a second copy is likely missed
-//! (and counted as a packet) when about that many packets of the table arrive
-//! between the two copies: at 1 Mpps per table, 8 ms, far more than the two
-//! ends of a path in one region need. A larger cache no longer fits in a
+//! to the same entry. With [`ENTRIES`] entries, a second copy is likely missed,
+//! and counted as a packet, when about that many packets of the table arrive
+//! between the two copies. At 1 Mpps per table that is 8 ms, far more than the
+//! two ends of a path in one region need. A larger cache no longer fits in a
 //! core's L2 and cost 7% of replay time in misses.
 
 use super::config::DUPLICATE_WINDOW_NS;
@@ -85,7 +85,7 @@ mod tests {
     const MS: u64 = 1_000_000;
 
     #[test]
-    fn second_copy_within_window_of_same_flow_is_duplicate() {
+    fn copy_within_window_is_duplicate() {
         let mut filter = DuplicateFilter::default();
         assert!(!filter.is_duplicate(0xabcd, 3, T0));
         assert!(filter.is_duplicate(0xabcd, 3, T0 + 10 * MS));

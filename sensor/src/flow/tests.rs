@@ -311,7 +311,7 @@ fn duplicate_within_window_counted_once() {
 }
 
 #[test]
-fn new_flow_in_reused_slot_has_no_duplicates_of_the_old_one() {
+fn reused_slot_starts_without_fingerprints() {
     // One slot: each new key evicts the other and takes the same slot back.
     let mut table = FlowTable::new(FlowConfig {
         capacity: 1,

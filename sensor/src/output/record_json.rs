@@ -28,6 +28,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &FlowRecord) -> serde_json::Resul
     push_u64(out, u64::from(record.src_port));
     out.extend_from_slice(b",\"dst_port\":");
     push_u64(out, u64::from(record.dst_port));
+
     if let Some(icmp_type) = record.icmp_type {
         out.extend_from_slice(b",\"icmp_type\":");
         push_u64(out, u64::from(icmp_type));
@@ -36,6 +37,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &FlowRecord) -> serde_json::Resul
         out.extend_from_slice(b",\"icmp_id\":");
         push_u64(out, u64::from(icmp_id));
     }
+
     out.extend_from_slice(b",\"start\":");
     push_time(out, record.start);
     out.extend_from_slice(b",\"start_ns\":");
@@ -50,6 +52,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &FlowRecord) -> serde_json::Resul
     push_u64(out, record.flow_start_ns);
     out.extend_from_slice(b",\"sequence\":");
     push_u64(out, u64::from(record.sequence));
+
     if let Some(state) = record.tcp_state {
         out.extend_from_slice(b",\"tcp_state\":");
         serde_json::to_writer(&mut *out, state)?;
@@ -58,6 +61,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &FlowRecord) -> serde_json::Resul
     push_counters(out, &record.src_to_dst);
     out.extend_from_slice(b",\"dst_to_src\":");
     push_counters(out, &record.dst_to_src);
+
     if let Some(name) = &record.dst_name {
         out.extend_from_slice(b",\"dst_name\":");
         serde_json::to_writer(&mut *out, name)?;
@@ -127,7 +131,7 @@ fn push_time(out: &mut Vec<u8>, time: Rfc3339) {
     out.push(b'"');
 }
 
-/// Writes an address in its standard text form, quoted. Neither form holds a
+/// Writes an address in its standard text form, quoted. Neither form contains a
 /// character that JSON escapes.
 fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
     out.push(b'"');

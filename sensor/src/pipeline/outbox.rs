@@ -140,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn flush_keeps_the_order_and_sends_nothing_when_empty() {
+    fn flush_keeps_item_order() {
         let (sender, receiver) = item_queue(16);
         let mut outbox = Outbox::new(sender, false);
         assert_eq!(outbox.flush(), 0);
@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn live_outbox_drops_only_findings_when_the_queue_is_full() {
+    fn live_outbox_drops_only_findings() {
         let (sender, receiver) = item_queue(1);
         let mut outbox = Outbox::new(sender, true);
         outbox.app_event(event());
