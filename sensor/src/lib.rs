@@ -13,3 +13,4 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod state;
+pub mod text;

@@ -8,6 +8,8 @@
 //! arrives on one queue, since the outer UDP source port that picks the queue
 //! is a hash of the inner 5-tuple.
 
+use std::net::IpAddr;
+
 use crate::hash::HashMap;
 
 use crate::{
@@ -20,6 +22,7 @@ use crate::{
     },
     decap::{Packet, tcp_flags},
     flow::FlowKey,
+    text,
 };
 
 const PROTO_TCP: u8 = 6;
@@ -101,6 +104,8 @@ pub struct AppExtractor {
     /// at the right byte even when the first data segment is late or tiny, and
     /// whether the direction's first payload has been seen.
     syns: HashMap<FlowKey, SynState>,
+    /// The message that UDP payloads are parsed into, reused (it is about 4.5 KB).
+    dns_message: Box<DnsMessage>,
     counters: AppCounters,
 }
 
@@ -135,10 +140,10 @@ impl AppExtractor {
     }
 
     fn dns(&mut self, payload: &[u8]) -> Option<AppFinding> {
-        match dns::parse_message(payload) {
-            Ok(message) => {
+        match dns::parse_message_into(payload, &mut self.dns_message) {
+            Ok(()) => {
                 self.counters.dns += 1;
-                Some(dns_finding(&message))
+                Some(dns_finding(&self.dns_message))
             }
             Err(error) => {
                 self.counters.rejected[slot_of(&DnsError::ALL, &error, 0)] += 1;
@@ -175,8 +180,8 @@ impl AppExtractor {
         if flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN {
             // A new connection: whatever an earlier one on this 5-tuple left
             // behind belongs to that one.
-            self.hellos.remove(&key);
-            self.dns_streams.remove(&key);
+            remove(&mut self.hellos, &key);
+            remove(&mut self.dns_streams, &key);
             if !self.syns.contains_key(&key) && self.syns.len() >= MAX_PENDING_HELLOS {
                 self.syns.clear();
             }
@@ -200,17 +205,22 @@ impl AppExtractor {
             if finding.is_none() {
                 finding = self.finish_hello(key);
             } else {
-                self.hellos.remove(&key);
+                remove(&mut self.hellos, &key);
             }
-            self.dns_streams.remove(&key);
-            self.syns.remove(&key);
+            remove(&mut self.dns_streams, &key);
+            remove(&mut self.syns, &key);
         }
         finding
     }
 
     fn tcp_payload(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppFinding> {
         let key = packet.key;
-        if let Some(pending) = self.hellos.get_mut(&key) {
+        let pending = if self.hellos.is_empty() {
+            None
+        } else {
+            self.hellos.get_mut(&key)
+        };
+        if let Some(pending) = pending {
             let progress = pending.buffer.push(packet.tcp_seq, payload);
             let finding = self.hello_progress(key, progress);
             if finding.is_none() && packet.truncated {
@@ -223,14 +233,16 @@ impl AppExtractor {
         if key.sport == DNS_PORT || key.dport == DNS_PORT {
             return self.tcp_dns(key, payload);
         }
-        let syn = self.syns.get(&key).copied();
+        // The state before this segment; the direction's payload is seen from now on.
+        let syn = self.syns.get_mut(&key).map(|state| {
+            let before = *state;
+            state.payload_seen = true;
+            before
+        });
         if syn.is_some_and(|state| state.payload_seen) {
             // Past the stream's opening bytes: nothing here starts a ClientHello
             // or a request.
             return None;
-        }
-        if let Some(state) = self.syns.get_mut(&key) {
-            state.payload_seen = true;
         }
         let expected = syn.map(|state| state.isn.wrapping_add(1));
         let out_of_order_start = expected.is_some_and(|seq| seq != packet.tcp_seq);
@@ -362,6 +374,9 @@ impl AppExtractor {
     /// Ends the reassembly of `key`'s hello and reports what arrived, if it
     /// contains a parsable part of a ClientHello.
     fn finish_hello(&mut self, key: FlowKey) -> Option<AppFinding> {
+        if self.hellos.is_empty() {
+            return None;
+        }
         let pending = self.hellos.remove(&key)?;
         let hello = pending.buffer.client_hello().ok()?;
         self.counters.tls += 1;
@@ -438,10 +453,18 @@ impl AppExtractor {
     }
 }
 
+/// Removes `key` from `map`, without hashing it when the map is empty (the DNS streams
+/// nearly always are).
+fn remove<V>(map: &mut HashMap<FlowKey, V>, key: &FlowKey) {
+    if !map.is_empty() {
+        map.remove(key);
+    }
+}
+
 fn dns_finding(message: &DnsMessage) -> AppFinding {
     let mut meta = DnsMeta {
         id: message.id,
-        query: message.question.as_ref().map(|q| q.name.to_string()),
+        query: message.question.as_ref().map(|q| q.name.text()),
         qtype: message.question.as_ref().map(|q| q.qtype),
         partial: message.partial,
         ..DnsMeta::default()
@@ -453,9 +476,9 @@ fn dns_finding(message: &DnsMessage) -> AppFinding {
     meta.rcode = Some(message.rcode());
     for answer in message.answers.as_slice() {
         let text = match &answer.data {
-            AnswerData::A(addr) => addr.to_string(),
-            AnswerData::Aaaa(addr) => addr.to_string(),
-            AnswerData::Cname(name) | AnswerData::Ptr(name) => name.to_string(),
+            AnswerData::A(addr) => text::ip_text(IpAddr::V4(*addr)),
+            AnswerData::Aaaa(addr) => text::ip_text(IpAddr::V6(*addr)),
+            AnswerData::Cname(name) | AnswerData::Ptr(name) => name.text(),
             _ => continue,
         };
         meta.answers.push(text);

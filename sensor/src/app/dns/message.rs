@@ -4,7 +4,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::DnsError;
-use super::name::{DnsName, NameError, read_name};
+use super::name::{DnsName, NameError, read_name_into};
 
 /// Answer records kept per message. Later answers are counted in
 /// [`DnsMessage::answer_count`] but neither read nor validated.
@@ -107,6 +107,14 @@ pub struct Question {
     pub qclass: u16,
 }
 
+impl Question {
+    const EMPTY: Question = Question {
+        name: DnsName::ROOT,
+        qtype: 0,
+        qclass: 0,
+    };
+}
+
 /// Data of an answer record, decoded for the types the sensor uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AnswerData {
@@ -154,7 +162,7 @@ impl Answer {
 }
 
 /// Up to [`MAX_ANSWERS`] answer records in a fixed array, so parsing allocates nothing.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Answers {
     items: [Answer; MAX_ANSWERS],
     len: usize,
@@ -184,10 +192,20 @@ impl Answers {
         true
     }
 
-    fn is_full(&self) -> bool {
-        self.len >= MAX_ANSWERS
+    fn clear(&mut self) {
+        self.len = 0;
     }
 }
+
+/// Lists are equal when their stored answers are; the free slots of a reused list
+/// hold older answers that do not count.
+impl PartialEq for Answers {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Answers {}
 
 impl Default for Answers {
     fn default() -> Self {
@@ -202,7 +220,7 @@ impl std::fmt::Debug for Answers {
 }
 
 /// A parsed DNS message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DnsMessage {
     /// Transaction id.
     pub id: u16,
@@ -238,54 +256,72 @@ impl DnsMessage {
 /// cut after its question still gives the query name. Invalid names and record data
 /// reject the whole message.
 pub fn parse_message(message: &[u8]) -> Result<DnsMessage, DnsError> {
+    let mut parsed = DnsMessage::default();
+    parse_message_into(message, &mut parsed)?;
+    Ok(parsed)
+}
+
+/// [`parse_message`] into `parsed`, overwriting all of it. A message is about 4.5 KB, so
+/// a packet thread keeps one and parses every message in place instead of moving a new
+/// one around. On error `parsed` holds an unspecified part of the message.
+pub fn parse_message_into(message: &[u8], parsed: &mut DnsMessage) -> Result<(), DnsError> {
     let header = message.get(..HEADER_BYTES).ok_or(DnsError::HeaderShort)?;
     let word = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
-    let mut parsed = DnsMessage {
-        id: word(0),
-        flags: DnsFlags(word(2)),
-        question_count: word(4),
-        answer_count: word(6),
-        question: None,
-        answers: Answers::new(),
-        partial: false,
-    };
+    parsed.id = word(0);
+    parsed.flags = DnsFlags(word(2));
+    parsed.question_count = word(4);
+    parsed.answer_count = word(6);
+    parsed.answers.clear();
+    parsed.partial = false;
     let mut pos = HEADER_BYTES;
 
     // Every question is read to find where the answers start. Each takes at least five
-    // bytes, so the loop ends at the end of the message.
+    // bytes, so the loop ends at the end of the message. Questions after the first are
+    // read into `skipped` and dropped.
+    let mut skipped = None;
     for index in 0..parsed.question_count {
-        match read_question(message, pos) {
-            Ok((question, next)) => {
+        let question = if index == 0 {
+            parsed.question.get_or_insert_with(|| Question::EMPTY)
+        } else {
+            skipped.get_or_insert_with(|| Question::EMPTY)
+        };
+        match read_question(message, pos, question) {
+            Ok(next) => pos = next,
+            Err(error) => {
                 if index == 0 {
-                    parsed.question = Some(question);
+                    parsed.question = None;
                 }
-                pos = next;
+                return match error {
+                    NameError::Truncated => {
+                        parsed.partial = true;
+                        Ok(())
+                    }
+                    NameError::Invalid(error) => Err(error),
+                };
             }
-            Err(NameError::Truncated) => {
-                parsed.partial = true;
-                return Ok(parsed);
-            }
-            Err(NameError::Invalid(error)) => return Err(error),
         }
+    }
+    if parsed.question_count == 0 {
+        parsed.question = None;
     }
 
     for _ in 0..parsed.answer_count {
-        if parsed.answers.is_full() {
+        let Some(slot) = parsed.answers.items.get_mut(parsed.answers.len) else {
             break;
-        }
-        match read_answer(message, pos) {
-            Ok((answer, next)) => {
-                parsed.answers.push(answer);
+        };
+        match read_answer(message, pos, slot) {
+            Ok(next) => {
+                parsed.answers.len += 1;
                 pos = next;
             }
             Err(NameError::Truncated) => {
                 parsed.partial = true;
-                return Ok(parsed);
+                return Ok(());
             }
             Err(NameError::Invalid(error)) => return Err(error),
         }
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// Reads a big-endian u16 at `at`.
@@ -294,20 +330,21 @@ fn read_u16(message: &[u8], at: usize) -> Result<u16, NameError> {
     Ok(u16::from_be_bytes([bytes[0], bytes[1]]))
 }
 
-fn read_question(message: &[u8], start: usize) -> Result<(Question, usize), NameError> {
-    let (name, pos) = read_name(message, start)?;
-    let qtype = read_u16(message, pos)?;
-    let qclass = read_u16(message, pos + 2)?;
-    let question = Question {
-        name,
-        qtype,
-        qclass,
-    };
-    Ok((question, pos + 4))
+/// Reads a question into `question` and returns the offset after it.
+fn read_question(
+    message: &[u8],
+    start: usize,
+    question: &mut Question,
+) -> Result<usize, NameError> {
+    let pos = read_name_into(message, start, &mut question.name)?;
+    question.qtype = read_u16(message, pos)?;
+    question.qclass = read_u16(message, pos + 2)?;
+    Ok(pos + 4)
 }
 
-fn read_answer(message: &[u8], start: usize) -> Result<(Answer, usize), NameError> {
-    let (name, pos) = read_name(message, start)?;
+/// Reads an answer record into `answer` and returns the offset after it.
+fn read_answer(message: &[u8], start: usize, answer: &mut Answer) -> Result<usize, NameError> {
+    let pos = read_name_into(message, start, &mut answer.name)?;
     let rtype = read_u16(message, pos)?;
     let class = read_u16(message, pos + 2)?;
     let ttl_high = read_u16(message, pos + 4)?;
@@ -320,8 +357,10 @@ fn read_answer(message: &[u8], start: usize) -> Result<(Answer, usize), NameErro
         .ok_or(NameError::Truncated)?;
 
     let ttl = u32::from(ttl_high) << 16 | u32::from(ttl_low);
-    let ttl = if ttl > i32::MAX as u32 { 0 } else { ttl };
-    let data = match rtype {
+    answer.rtype = rtype;
+    answer.class = class;
+    answer.ttl = if ttl > i32::MAX as u32 { 0 } else { ttl };
+    answer.data = match rtype {
         rtype::A => {
             let octets: [u8; 4] = rdata.try_into().map_err(|_| DnsError::RdataInvalid)?;
             AnswerData::A(Ipv4Addr::from(octets))
@@ -330,29 +369,50 @@ fn read_answer(message: &[u8], start: usize) -> Result<(Answer, usize), NameErro
             let octets: [u8; 16] = rdata.try_into().map_err(|_| DnsError::RdataInvalid)?;
             AnswerData::Aaaa(Ipv6Addr::from(octets))
         }
-        rtype::CNAME => AnswerData::Cname(read_rdata_name(message, rdata_start, rdata_end)?),
-        rtype::PTR => AnswerData::Ptr(read_rdata_name(message, rdata_start, rdata_end)?),
+        rtype::CNAME | rtype::PTR => {
+            let name = name_data(&mut answer.data, rtype).ok_or(DnsError::RdataInvalid)?;
+            read_rdata_name(message, rdata_start, rdata_end, name)?;
+            return Ok(rdata_end);
+        }
         rtype::TXT => AnswerData::Txt { len: rdlength },
         rtype::NULL => AnswerData::Null { len: rdlength },
         _ => AnswerData::Other { len: rdlength },
     };
-    let answer = Answer {
-        name,
-        rtype,
-        class,
-        ttl,
-        data,
-    };
-    Ok((answer, rdata_end))
+    Ok(rdata_end)
+}
+
+/// Makes `data` the CNAME or PTR variant for `rtype`, keeping its name buffer when it
+/// already is that variant, and returns the name to read into. `None` for other types.
+fn name_data(data: &mut AnswerData, rtype: u16) -> Option<&mut DnsName> {
+    let same = matches!(
+        (&*data, rtype),
+        (AnswerData::Cname(_), rtype::CNAME) | (AnswerData::Ptr(_), rtype::PTR)
+    );
+    if !same {
+        *data = match rtype {
+            rtype::CNAME => AnswerData::Cname(DnsName::ROOT),
+            rtype::PTR => AnswerData::Ptr(DnsName::ROOT),
+            _ => return None,
+        };
+    }
+    match data {
+        AnswerData::Cname(name) | AnswerData::Ptr(name) => Some(name),
+        _ => None,
+    }
 }
 
 /// Reads a name that must fill the record data from `start` to `end` exactly. The data
 /// is known to lie inside the message, so running past its end is invalid data, not a
 /// cut message.
-fn read_rdata_name(message: &[u8], start: usize, end: usize) -> Result<DnsName, NameError> {
+fn read_rdata_name(
+    message: &[u8],
+    start: usize,
+    end: usize,
+    name: &mut DnsName,
+) -> Result<(), NameError> {
     let inside = message.get(..end).unwrap_or(message);
-    match read_name(inside, start) {
-        Ok((name, inline_end)) if inline_end == end => Ok(name),
+    match read_name_into(inside, start, name) {
+        Ok(inline_end) if inline_end == end => Ok(()),
         Ok(_) | Err(NameError::Truncated) => Err(DnsError::RdataInvalid.into()),
         Err(error) => Err(error),
     }

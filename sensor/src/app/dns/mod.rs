@@ -13,8 +13,8 @@ mod tests;
 
 pub use error::DnsError;
 pub use message::{
-    Answer, AnswerData, Answers, DnsFlags, DnsMessage, MAX_ANSWERS, Question, parse_message, rcode,
-    rtype,
+    Answer, AnswerData, Answers, DnsFlags, DnsMessage, MAX_ANSWERS, Question, parse_message,
+    parse_message_into, rcode, rtype,
 };
 pub use name::{DnsName, Labels, MAX_LABEL_BYTES, MAX_NAME_BYTES};
 pub use tcp::{DEFAULT_TCP_BUFFER_BYTES, TcpDnsBuffer};

@@ -465,6 +465,79 @@ fn name_presentation_escapes() {
     assert_eq!(question_name(&message), "a\\.b.\\\\\\000.\\001az");
 }
 
+/// Parses `raw` as the name of a one-question query.
+fn raw_name(raw: &[u8]) -> DnsName {
+    let message = parse(&Builder::header(1, QUERY, 1, 0).raw(raw).u16(1).u16(1));
+    message.question.expect("question").name
+}
+
+#[test]
+fn text_equals_display() {
+    let mut raws: Vec<Vec<u8>> = vec![
+        vec![0],
+        wire("a"),
+        wire("www.example.com"),
+        wire(&format!("{}.{}", label_of(63), label_of(1))),
+        b"\x03a.b\x02\\\x00\x03\x01Az\x00".to_vec(),
+        b"\x02A \x01\x7f\x01\xff\x00".to_vec(),
+        b"\x01!\x01~\x00".to_vec(),
+    ];
+    // Labels of one byte each, for every byte value: printable or escaped.
+    for byte in 0..=255u8 {
+        raws.push(vec![1, b'x', 1, byte, 1, b'y', 0]);
+    }
+    let longest = (0..4).map(|_| label_of(61)).collect::<Vec<_>>().join(".");
+    raws.push(wire(&longest));
+    for raw in raws {
+        let name = raw_name(&raw);
+        assert_eq!(name.text(), name.to_string(), "{raw:?}");
+    }
+}
+
+#[test]
+fn reused_message_equals_fresh_parse() {
+    let messages = [
+        Builder::response(7, "www.example.com", rtype::A, 3)
+            .record(&ptr(12), rtype::CNAME, 60, &wire("edge.example.net"))
+            .record(&wire("edge.example.net"), rtype::A, 30, &[192, 0, 2, 1])
+            .record(
+                &wire("edge.example.net"),
+                rtype::PTR,
+                30,
+                &wire("x.example"),
+            )
+            .build(),
+        Builder::header(2, QUERY, 0, 0).build(),
+        Builder::response(8, "b.example", rtype::AAAA, 1)
+            .record(
+                &ptr(12),
+                rtype::AAAA,
+                5,
+                &[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            )
+            .build(),
+        cname_response().0,
+        Builder::header(3, RESPONSE, 2, 1)
+            .question("first.example", rtype::A)
+            .question("second.example", rtype::A)
+            .record(&ptr(12), rtype::CNAME, 5, &wire("c.example"))
+            .build(),
+    ];
+    let mut reused = DnsMessage::default();
+    // Every message after every other, whole and cut at every length.
+    for before in &messages {
+        for message in &messages {
+            for len in 0..=message.len() {
+                let _ = parse_message_into(before, &mut reused);
+                let cut = &message[..len];
+                let fresh = parse_message(cut);
+                let again = parse_message_into(cut, &mut reused).map(|()| reused.clone());
+                assert_eq!(again, fresh, "{cut:?} after {before:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn root_name() {
     let message = parse(
