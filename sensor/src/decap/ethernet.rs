@@ -22,6 +22,7 @@ fn is_vlan_tpid(ethertype: u16) -> bool {
 
 /// Reads the MAC addresses and VLAN tags and returns the payload's EtherType, leaving
 /// the cursor at the payload.
+#[inline]
 pub(crate) fn parse_ethernet(cursor: &mut Cursor<'_>) -> Result<u16, EthernetError> {
     cursor.skip(12).ok_or(EthernetError::Short)?;
     let mut ethertype = cursor.u16().ok_or(EthernetError::Short)?;

@@ -11,6 +11,7 @@ const L4_BYTES: usize = 16;
 /// [`L4_BYTES`] bytes after it. `frame` is the whole frame; `l4` starts at the
 /// transport header. Not keyed: a sender can craft two packets with one fingerprint,
 /// which only hides its own packets from the counts of its own flow.
+#[inline]
 pub(crate) fn fingerprint(frame: &[u8], ip: &IpHeader, is_v6: bool, l4: &[u8]) -> u64 {
     let mut hash = Hash::new();
     let fixed_len = if is_v6 { 40 } else { ip.header_len };

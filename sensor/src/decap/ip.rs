@@ -52,6 +52,7 @@ pub(crate) struct IpHeader {
 
 /// Parses the IP header of EtherType `ethertype` (already known to be IPv4 or IPv6),
 /// leaving the cursor at the upper-layer header, limited to the packet's length.
+#[inline]
 pub(crate) fn parse_ip(cursor: &mut Cursor<'_>, ethertype: u16) -> Result<IpHeader, IpError> {
     match ethertype {
         ETHERTYPE_IPV4 => parse_ipv4(cursor),

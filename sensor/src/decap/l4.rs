@@ -34,6 +34,7 @@ pub(crate) struct L4 {
 
 /// Parses the transport header of `protocol`. A non-first fragment has none: the
 /// result is all zeros.
+#[inline]
 pub(crate) fn parse_l4(
     cursor: &Cursor<'_>,
     protocol: u8,
