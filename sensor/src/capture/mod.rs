@@ -1,5 +1,6 @@
 //! Frame sources: the XDP program and its loader, AF_XDP sockets, and pcap files.
 
 pub mod pcap;
+mod pcap_classic;
 pub mod xdp;
 pub mod xsk;

@@ -1,20 +1,26 @@
 //! Reading frames from pcap and pcapng files for replay: classic pcap in both byte
 //! orders with microsecond or nanosecond timestamps, and pcapng with per-interface link
 //! types and timestamp resolutions. A corrupt file gives an error that names the file
-//! and the byte offset (tested with truncated and mutated files).
+//! and the byte offset (tested with truncated and mutated files). Classic pcap with a
+//! standard magic number goes through `pcap_classic`, which returns frames without
+//! copying them; pcapng and the modified pcap format go through pcap-parser.
 
 use std::fs::File;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError as ParseError, create_reader};
 
-/// Initial read buffer; it doubles, up to [`MAX_RECORD_BYTES`], for larger records.
+use super::pcap_classic::{self, ClassicReader};
+
+/// Initial read buffer of pcap-parser, which doubles up to [`MAX_RECORD_BYTES`] for
+/// larger records.
 const INITIAL_BUFFER_BYTES: usize = 256 * 1024;
-/// Largest record accepted. Linux BIG TCP GSO packets reach 512 KiB; larger records are
+/// Largest record accepted, record header included. Linux BIG TCP GSO packets reach 512 KiB; larger records are
 /// taken as corruption.
-const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+pub(super) const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// One captured frame. `data` stays valid until the next call to
 /// [`PcapReader::next_frame`].
@@ -76,6 +82,19 @@ struct Interface {
 /// A capture file opened for sequential reading.
 pub struct PcapReader {
     path: PathBuf,
+    format: Format,
+}
+
+/// The reader for a file's format.
+enum Format {
+    /// Classic pcap with one of its four standard magic numbers, read without pcap-parser.
+    Classic(ClassicReader),
+    /// pcapng and the modified pcap format (magic number 0xa1b2cd34).
+    Parsed(ParsedReader),
+}
+
+/// A file read by pcap-parser, which copies each frame to `data`.
+struct ParsedReader {
     reader: Box<dyn PcapReaderIterator + Send>,
     buffer_bytes: usize,
     /// File offset of the next block.
@@ -102,7 +121,78 @@ impl PcapReader {
             path: path.to_path_buf(),
             source,
         })?;
-        let reader = create_reader(INITIAL_BUFFER_BYTES, file).map_err(|e| match e {
+        Self::from_reader(path, Box::new(file), pcap_classic::CHUNK_BYTES)
+    }
+
+    /// Reads the first chunk of `reader`, which `path` names in errors, and picks the
+    /// parser by the magic number. `chunk_bytes` sets the classic pcap read size.
+    pub(super) fn from_reader(
+        path: &Path,
+        mut reader: Box<dyn Read + Send>,
+        chunk_bytes: usize,
+    ) -> Result<Self, PcapError> {
+        // The classic reader checks MAX_RECORD_BYTES only for a record that its buffer
+        // does not contain yet, so the buffer must start no larger than that.
+        let chunk_bytes = chunk_bytes.clamp(pcap_classic::FILE_HEADER_BYTES, MAX_RECORD_BYTES);
+        let mut buffer = vec![0; chunk_bytes];
+        let filled =
+            pcap_classic::read_at_least(&mut reader, &mut buffer, pcap_classic::FILE_HEADER_BYTES)
+                .map_err(|_| PcapError::Read {
+                    path: path.to_path_buf(),
+                    offset: 0,
+                })?;
+        let prefix = buffer.get(..filled).unwrap_or_default();
+        let format = match pcap_classic::Variant::from_magic(prefix) {
+            Some(variant) => {
+                Format::Classic(ClassicReader::new(path, reader, buffer, filled, variant)?)
+            }
+            None => {
+                // pcap-parser reads the probed bytes again, then the rest of the file.
+                // Its first read returns up to INITIAL_BUFFER_BYTES of the probed bytes,
+                // as a first read of the file itself would.
+                buffer.truncate(filled);
+                let reader = Box::new(Cursor::new(buffer).chain(reader));
+                Format::Parsed(ParsedReader::open(path, reader)?)
+            }
+        };
+        Ok(PcapReader {
+            path: path.to_path_buf(),
+            format,
+        })
+    }
+
+    /// Opens `reader` with pcap-parser whatever its format, to compare with the classic
+    /// pcap reader.
+    #[cfg(test)]
+    pub(super) fn from_reader_parsed(
+        path: &Path,
+        reader: Box<dyn Read + Send>,
+    ) -> Result<Self, PcapError> {
+        Ok(PcapReader {
+            path: path.to_path_buf(),
+            format: Format::Parsed(ParsedReader::open(path, reader)?),
+        })
+    }
+
+    /// Returns whether the classic pcap reader reads this file.
+    #[cfg(test)]
+    pub(super) fn is_classic(&self) -> bool {
+        matches!(self.format, Format::Classic(_))
+    }
+
+    /// Returns the next frame, or `None` at the end of the file.
+    #[inline]
+    pub fn next_frame(&mut self) -> Result<Option<PcapFrame<'_>>, PcapError> {
+        match &mut self.format {
+            Format::Classic(reader) => reader.next_frame(&self.path),
+            Format::Parsed(reader) => reader.next_frame(&self.path),
+        }
+    }
+}
+
+impl ParsedReader {
+    fn open(path: &Path, reader: Box<dyn Read + Send>) -> Result<Self, PcapError> {
+        let reader = create_reader(INITIAL_BUFFER_BYTES, reader).map_err(|e| match e {
             ParseError::HeaderNotRecognized => PcapError::NotPcap {
                 path: path.to_path_buf(),
             },
@@ -121,8 +211,7 @@ impl PcapReader {
                 detail: format!("{other:?}"),
             },
         })?;
-        Ok(PcapReader {
-            path: path.to_path_buf(),
+        Ok(ParsedReader {
             reader,
             buffer_bytes: INITIAL_BUFFER_BYTES,
             offset: 0,
@@ -133,8 +222,7 @@ impl PcapReader {
         })
     }
 
-    /// Returns the next frame, or `None` at the end of the file.
-    pub fn next_frame(&mut self) -> Result<Option<PcapFrame<'_>>, PcapError> {
+    fn next_frame(&mut self, path: &Path) -> Result<Option<PcapFrame<'_>>, PcapError> {
         loop {
             let (consumed, meta) = match self.reader.next() {
                 Ok((consumed, block)) => {
@@ -146,7 +234,7 @@ impl PcapReader {
                         self.last_ts_ns,
                     )
                     .map_err(|detail| PcapError::Invalid {
-                        path: self.path.clone(),
+                        path: path.to_path_buf(),
                         offset: self.offset,
                         detail,
                     })?;
@@ -155,7 +243,7 @@ impl PcapReader {
                 Err(ParseError::Eof) => return Ok(None),
                 Err(ParseError::Incomplete(_)) => {
                     if self.reader.refill().is_err() {
-                        return Err(self.error_read());
+                        return Err(self.error_read(path));
                     }
                     continue;
                 }
@@ -163,24 +251,24 @@ impl PcapReader {
                     let bigger = self.buffer_bytes.saturating_mul(2);
                     if bigger > MAX_RECORD_BYTES || !self.reader.grow(bigger) {
                         return Err(PcapError::TooLarge {
-                            path: self.path.clone(),
+                            path: path.to_path_buf(),
                             offset: self.offset,
                             max: MAX_RECORD_BYTES,
                         });
                     }
                     self.buffer_bytes = bigger;
                     if self.reader.refill().is_err() {
-                        return Err(self.error_read());
+                        return Err(self.error_read(path));
                     }
                     continue;
                 }
                 Err(ParseError::UnexpectedEof) => {
                     return Err(PcapError::Truncated {
-                        path: self.path.clone(),
+                        path: path.to_path_buf(),
                         offset: self.offset,
                     });
                 }
-                Err(ParseError::ReadError) => return Err(self.error_read()),
+                Err(ParseError::ReadError) => return Err(self.error_read(path)),
                 Err(other) => {
                     let detail = match other {
                         ParseError::NomError(_, kind) | ParseError::OwnedNomError(_, kind) => {
@@ -189,7 +277,7 @@ impl PcapReader {
                         other => format!("{other:?}"),
                     };
                     return Err(PcapError::Invalid {
-                        path: self.path.clone(),
+                        path: path.to_path_buf(),
                         offset: self.offset,
                         detail,
                     });
@@ -209,9 +297,9 @@ impl PcapReader {
         }
     }
 
-    fn error_read(&self) -> PcapError {
+    fn error_read(&self, path: &Path) -> PcapError {
         PcapError::Read {
-            path: self.path.clone(),
+            path: path.to_path_buf(),
             offset: self.offset,
         }
     }
