@@ -33,9 +33,9 @@ pub(crate) fn fingerprint(frame: &[u8], ip: &IpHeader, is_v6: bool, l4: &[u8]) -
     hash.finish()
 }
 
-/// The common layouts, a whole IPv6 header or an IPv4 header without options followed by
-/// at least [`L4_BYTES`], hashed from fixed-size words. Gives what [`fingerprint`]'s
-/// general path gives for the same bytes, without its chunking loop.
+/// Hashes the common layouts from fixed-size words: a whole IPv6 header, or an IPv4
+/// header without options, followed by at least [`L4_BYTES`]. Returns what the general
+/// path of [`fingerprint`] returns for the same bytes, or `None` for other layouts.
 #[inline]
 fn fixed_layout(header: &[u8], is_v6: bool, l4: &[u8]) -> Option<u64> {
     let l4: &[u8; L4_BYTES] = l4.first_chunk()?;
@@ -146,7 +146,7 @@ mod tests {
         );
     }
 
-    /// The general path alone, for comparison with the fixed layouts.
+    /// Hashes with the general path alone, for comparison with the fixed layouts.
     fn general(header: &[u8], is_v6: bool, l4: &[u8]) -> u64 {
         let mut hash = Hash::new();
         if is_v6 {
