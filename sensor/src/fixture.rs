@@ -26,6 +26,26 @@
 //! parsing received traffic.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+/// Returns the path of `name` in the shared folder of real captures, or `None`, after
+/// printing why, when it is missing. A missing capture panics when `CI` is set, so that
+/// CI never skips a capture test.
+pub fn shared_capture(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/captures")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "capture {} is missing and CI is set",
+        path.display()
+    );
+    eprintln!("skipped: capture {} is missing", path.display());
+    None
+}
 
 /// EtherType of IPv4.
 pub const ETHERTYPE_IPV4: u16 = 0x0800;

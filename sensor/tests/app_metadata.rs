@@ -3,23 +3,8 @@
 
 use std::{path::Path, process::Command};
 
+use sensor::fixture::shared_capture;
 use serde_json::Value;
-
-fn capture(name: &str) -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/captures")
-        .join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "capture {} is missing",
-        path.display()
-    );
-    eprintln!("skipping: capture {} is missing", path.display());
-    None
-}
 
 fn replay(path: &Path) -> Vec<Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_sensor"))
@@ -37,7 +22,7 @@ fn replay(path: &Path) -> Vec<Value> {
 
 #[test]
 fn aws_capture_names_dns_queries() {
-    let Some(path) = capture("aws-tm-vxlan-ssh-dns-ntp.pcap") else {
+    let Some(path) = shared_capture("aws-tm-vxlan-ssh-dns-ntp.pcap") else {
         return;
     };
     let records = replay(&path);
@@ -65,7 +50,7 @@ fn aws_capture_names_dns_queries() {
 
 #[test]
 fn http_capture_names_request() {
-    let Some(path) = capture("vxlan-http-get.pcap") else {
+    let Some(path) = shared_capture("vxlan-http-get.pcap") else {
         return;
     };
     let records = replay(&path);
@@ -79,7 +64,7 @@ fn http_capture_names_request() {
 
 #[test]
 fn truncated_dns_marked_partial() {
-    let Some(path) = capture("geneve-ipv4-vxlan-dns-snaplen-truncated.pcap") else {
+    let Some(path) = shared_capture("geneve-ipv4-vxlan-dns-snaplen-truncated.pcap") else {
         return;
     };
     let records = replay(&path);

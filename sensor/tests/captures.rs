@@ -2,27 +2,12 @@
 //! the repository (see the LICENSE-NOTES.md next to them). A missing capture fails the
 //! test when the `CI` environment variable is set, and skips it otherwise.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sensor::capture::pcap::PcapReader;
 use sensor::decap::{DecapConfig, DecapCounters, Decoder};
+use sensor::fixture::shared_capture;
 use sensor::flow::{FlowConfig, FlowRecord, FlowTable};
-
-fn capture(name: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/captures")
-        .join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "capture {} is missing and CI is set",
-        path.display()
-    );
-    eprintln!("skipping: capture {} is missing", path.display());
-    None
-}
 
 /// Replays a capture and returns the decoder counters and every flow record, with
 /// records from the end of the file last (drain order).
@@ -56,7 +41,7 @@ fn find<'a>(records: &'a [FlowRecord], src: &str, src_port: u16) -> &'a FlowReco
 
 #[test]
 fn aws_mirror_flows() {
-    let Some(path) = capture("aws-tm-vxlan-ssh-dns-ntp.pcap") else {
+    let Some(path) = shared_capture("aws-tm-vxlan-ssh-dns-ntp.pcap") else {
         return;
     };
     let (counters, records, duplicates) = replay(&path);
@@ -113,7 +98,7 @@ fn aws_mirror_flows() {
 
 #[test]
 fn vxlan_reserved_bits_decode() {
-    let Some(path) = capture("vxlan-reserved-bits-set-http.pcap") else {
+    let Some(path) = shared_capture("vxlan-reserved-bits-set-http.pcap") else {
         return;
     };
     let (counters, records, _) = replay(&path);
@@ -126,7 +111,7 @@ fn vxlan_reserved_bits_decode() {
 
 #[test]
 fn vxlan_jumbo_http() {
-    let Some(path) = capture("vxlan-http-get.pcap") else {
+    let Some(path) = shared_capture("vxlan-http-get.pcap") else {
         return;
     };
     let mut reader = PcapReader::open(&path).expect("capture opens");
@@ -156,7 +141,7 @@ fn vxlan_jumbo_http() {
 
 #[test]
 fn geneve_vxlan_truncated_dns() {
-    let Some(path) = capture("geneve-ipv4-vxlan-dns-snaplen-truncated.pcap") else {
+    let Some(path) = shared_capture("geneve-ipv4-vxlan-dns-snaplen-truncated.pcap") else {
         return;
     };
     let (counters, records, _) = replay(&path);
@@ -178,7 +163,7 @@ fn geneve_vxlan_truncated_dns() {
 
 #[test]
 fn geneve_unknown_option_class() {
-    let Some(path) = capture("geneve-ipv4-3tlv-gcp-tcp.pcap") else {
+    let Some(path) = shared_capture("geneve-ipv4-3tlv-gcp-tcp.pcap") else {
         return;
     };
     let (counters, records, _) = replay(&path);
@@ -193,7 +178,7 @@ fn geneve_unknown_option_class() {
 
 #[test]
 fn vxlan_gso_superpacket() {
-    let Some(path) = capture("vxlan-gso-7092B-tcp-partial-csum.pcap") else {
+    let Some(path) = shared_capture("vxlan-gso-7092B-tcp-partial-csum.pcap") else {
         return;
     };
     let (counters, records, _) = replay(&path);

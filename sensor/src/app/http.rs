@@ -321,7 +321,6 @@ fn split_header(line: &[u8]) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     use crate::capture::pcap::PcapReader;
     use crate::decap::{DecapConfig, Decoder};
@@ -612,17 +611,9 @@ mod tests {
 
     #[test]
     fn capture_get_request() {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures/vxlan-http-get.pcap");
-        if !path.exists() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "capture {} is missing",
-                path.display()
-            );
-            eprintln!("skipped: capture {} is missing", path.display());
+        let Some(path) = crate::fixture::shared_capture("vxlan-http-get.pcap") else {
             return;
-        }
+        };
         // Outer Ethernet, IPv4, UDP and VXLAN, then the inner Ethernet header.
         const INNER_IP_OFFSET: usize = 64;
         let mut reader = PcapReader::open(&path).expect("capture opens");

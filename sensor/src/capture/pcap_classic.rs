@@ -297,7 +297,6 @@ pub(super) fn read_at_least(
 #[cfg(test)]
 mod tests {
     use std::io::Cursor;
-    use std::path::PathBuf;
 
     use super::*;
     use crate::capture::pcap::PcapReader;
@@ -681,24 +680,6 @@ mod tests {
         }
     }
 
-    /// Returns the path of a capture in the shared captures folder, or `None`, after
-    /// printing why, when it is missing outside CI.
-    fn capture(name: &str) -> Option<PathBuf> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/captures")
-            .join(name);
-        if path.exists() {
-            return Some(path);
-        }
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "capture {} is missing and CI is set",
-            path.display()
-        );
-        eprintln!("skipped: capture {} is missing", path.display());
-        None
-    }
-
     #[test]
     fn real_captures_match_parser() {
         let names = [
@@ -710,7 +691,9 @@ mod tests {
             "vxlan-reserved-bits-set-http.pcap",
         ];
         for name in names {
-            let Some(path) = capture(name) else { continue };
+            let Some(path) = crate::fixture::shared_capture(name) else {
+                continue;
+            };
             let bytes = std::fs::read(&path).expect("capture reads");
             let expected = parsed_frames(&bytes).expect("pcap-parser reads");
             assert!(!expected.is_empty(), "{name}");

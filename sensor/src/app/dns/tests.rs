@@ -3,7 +3,6 @@
 
 use super::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 
 use crate::capture::pcap::PcapReader;
 use crate::decap::{DecapConfig, Decoder};
@@ -997,18 +996,7 @@ fn fuzz_never_panics() {
 /// tunnel stack per capture). Returns `None`, after printing why, when the capture is
 /// missing outside CI.
 fn dns_payloads(file: &str, inner_ip_offset: usize) -> Option<Vec<(u64, bool, Vec<u8>)>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/captures")
-        .join(file);
-    if !path.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "capture {} is missing",
-            path.display()
-        );
-        eprintln!("skipped: capture {} is missing", path.display());
-        return None;
-    }
+    let path = crate::fixture::shared_capture(file)?;
     let mut reader = PcapReader::open(&path).expect("capture opens");
     let mut decoder = Decoder::new(DecapConfig::default());
     let mut payloads = Vec::new();
