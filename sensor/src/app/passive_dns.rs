@@ -173,16 +173,24 @@ impl PassiveDns {
     /// Records that `name` resolved to `addr` with a TTL of `ttl_s` seconds at packet time
     /// `now_ns`, and makes it the first name of `addr`.
     pub fn insert(&mut self, addr: Addr, name: &DnsName, ttl_s: u32, now_ns: u64) {
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(text, "{name}");
+        self.insert_presentation(addr, &text, ttl_s, now_ns);
+        self.scratch = text;
+    }
+
+    /// Does what [`PassiveDns::insert`] does, for a name given in presentation form
+    /// (the `Display` text of a [`DnsName`]). Callers that hold the name as text save
+    /// the formatting.
+    pub fn insert_presentation(&mut self, addr: Addr, name: &str, ttl_s: u32, now_ns: u64) {
         self.now_ns = self.now_ns.max(now_ns);
         let lifetime_ns = (u64::from(ttl_s) * SECOND_NS).clamp(
             self.config.ttl_floor_ns,
             self.config.ttl_ceiling_ns.max(self.config.ttl_floor_ns),
         );
         let expires_ns = now_ns.saturating_add(lifetime_ns);
-
-        self.scratch.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(self.scratch, "{name}");
 
         if !self.entries.contains_key(&addr) {
             self.make_room(now_ns);
@@ -191,7 +199,7 @@ impl PassiveDns {
         let entry = self.entries.entry(addr).or_default();
         entry.last_resolved_ns = entry.last_resolved_ns.max(now_ns);
 
-        let known = entry.names.iter().position(|n| *n.name == *self.scratch);
+        let known = entry.names.iter().position(|n| *n.name == *name);
         let name_entry = match known {
             Some(index) => {
                 let mut known = entry.names.remove(index);
@@ -204,7 +212,7 @@ impl PassiveDns {
                 known
             }
             None => NameEntry {
-                name: Box::from(self.scratch.as_str()),
+                name: Box::from(name),
                 valid_from_ns: now_ns,
                 expires_ns,
                 previous: None,

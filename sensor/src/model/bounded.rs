@@ -51,6 +51,24 @@ where
     evict_oldest(map, keep, last_seen)
 }
 
+/// Makes room for inserting `key` into a map bounded at `max`: when the map is full and
+/// lacks the key, evicts as [`make_room`] does. Returns the removed keys. The key is
+/// looked up only when the map is full, which saves a lookup per insert or update.
+pub fn make_room_for<K, V>(
+    map: &mut HashMap<K, V>,
+    key: &K,
+    max: usize,
+    last_seen: impl Fn(&V) -> u64,
+) -> Vec<K>
+where
+    K: Eq + Hash + Clone,
+{
+    if map.len() < max.max(1) || map.contains_key(key) {
+        return Vec::new();
+    }
+    make_room(map, max, last_seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +87,28 @@ mod tests {
     fn make_room_below_max_removes_nothing() {
         let mut map: HashMap<u32, u64> = (0..5).map(|i| (i, 0)).collect();
         assert!(make_room(&mut map, 6, |v| *v).is_empty());
+    }
+
+    #[test]
+    fn make_room_for_known_key_removes_nothing() {
+        let mut map: HashMap<u32, u64> = (0..16).map(|i| (i, u64::from(i))).collect();
+        assert!(make_room_for(&mut map, &3, 16, |v| *v).is_empty());
+        assert_eq!(map.len(), 16);
+    }
+
+    #[test]
+    fn make_room_for_new_key_when_full() {
+        let mut map: HashMap<u32, u64> = (0..16).map(|i| (i, u64::from(i))).collect();
+        let mut removed = make_room_for(&mut map, &99, 16, |v| *v);
+        removed.sort();
+        assert_eq!(removed, vec![0, 1]);
+        assert_eq!(map.len(), 14);
+    }
+
+    #[test]
+    fn make_room_for_new_key_below_max() {
+        let mut map: HashMap<u32, u64> = (0..5).map(|i| (i, 0)).collect();
+        assert!(make_room_for(&mut map, &99, 6, |v| *v).is_empty());
     }
 
     #[test]

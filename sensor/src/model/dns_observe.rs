@@ -3,15 +3,16 @@
 //! device knew before the record. Then the device and the fleet learn from the record:
 //! query rate, registered domains and passive DNS names.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::detect::{Context, Finding, dga, dns_tunnelling};
 use super::device::Device;
-use super::dns_names::{DnsQuery, qtype, split_name};
+use super::dns_names::{DnsQuery, name_hash, qtype, split_name};
 use super::fleet::{Fleet, FleetKey};
 use super::flow_view::Role;
 use super::services::ServiceKey;
-use crate::app::dns::DnsName;
+use crate::app::dns::{DnsName, MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use crate::app::meta::DnsMeta;
 use crate::app::passive_dns::PassiveDns;
 use crate::flow::Addr;
@@ -34,9 +35,11 @@ pub fn query_of<'a>(ctx: &Context<'a>) -> Option<DnsQuery<'a>> {
         return None;
     }
     let name = dns.query.as_deref()?;
+    let split = split_name(name)?;
     Some(DnsQuery {
         name,
-        split: split_name(name)?,
+        split,
+        registered_hash: name_hash(split.registered),
         qtype: dns.qtype,
         rcode: dns.rcode,
         response_bytes: record.dst_to_src.bytes,
@@ -60,32 +63,25 @@ pub fn serves_dns(device: &Device) -> bool {
 }
 
 /// Runs the DNS tunnelling and DGA checks on one query of the device.
-pub fn check(ctx: &Context, query: &DnsQuery, device: &mut Device, fleet: &Fleet) -> Vec<Finding> {
+pub fn check(
+    ctx: &Context,
+    query: &DnsQuery,
+    device: &mut Device,
+    fleet: &Fleet,
+) -> [Option<Finding>; 2] {
     let domain = query.split.registered;
     let resolved_here = device.dns.resolved(domain);
-    let resolvers = fleet.devices(&domain_key(domain));
+    let resolvers = fleet.devices(&query_key(query));
     let others = if resolved_here {
         resolvers.saturating_sub(1)
     } else {
         resolvers
     };
     let known = resolved_here || others > 0;
-    let mut findings = Vec::new();
-    findings.extend(dns_tunnelling::check(
-        ctx,
-        query,
-        &mut device.trackers,
-        &mut device.dns,
-        others,
-    ));
-    findings.extend(dga::check(
-        ctx,
-        query,
-        &mut device.trackers,
-        &mut device.dns,
-        known,
-    ));
-    findings
+    let tunnelling =
+        dns_tunnelling::check(ctx, query, &mut device.trackers, &mut device.dns, others);
+    let dga = dga::check(ctx, query, &mut device.trackers, &mut device.dns, known);
+    [tunnelling, dga]
 }
 
 /// Counts the query in the device's DNS rate and domain table, and the fleet's count of
@@ -109,9 +105,9 @@ pub fn learn(
         }
     }
     if touch.newly_resolved {
-        fleet.add(domain_key(query.split.registered), now_ns, max_fleet);
+        fleet.add(query_key(query), now_ns, max_fleet);
     } else if resolved {
-        fleet.refresh(&domain_key(query.split.registered), now_ns);
+        fleet.refresh(&query_key(query), now_ns);
     }
 }
 
@@ -122,28 +118,72 @@ pub fn feed_passive_dns(names: &mut PassiveDns, dns: &DnsMeta, now_ns: u64) {
     if dns.rcode != Some(NOERROR) {
         return;
     }
-    // A name shown with escapes (`\.`, `\DDD`) holds bytes that its text form
-    // cannot carry back into a DnsName, so it names nothing.
-    let Some(name) = dns
-        .query
-        .as_deref()
-        .filter(|text| !text.contains('\\'))
-        .and_then(DnsName::from_dotted)
-    else {
+    let Some(name) = dns.query.as_deref().and_then(presentation_of) else {
         return;
     };
     let ttl = dns.min_ttl.unwrap_or(0);
     for answer in &dns.answers {
         if let Ok(addr) = answer.parse::<IpAddr>() {
-            names.insert(Addr::from(addr), &name, ttl, now_ns);
+            names.insert_presentation(Addr::from(addr), &name, ttl, now_ns);
         }
     }
+}
+
+/// Returns the presentation form of a query name from a flow record, as
+/// [`DnsName::from_dotted`] and the name's `Display` give it. Returns `None` where
+/// `from_dotted` rejects the text, and for text with escapes (`\.`, `\DDD`), whose
+/// bytes the text form cannot carry back into a `DnsName`. Query names are nearly
+/// always in presentation form already, and then `text` comes back as it is.
+fn presentation_of(text: &str) -> Option<Cow<'_, str>> {
+    let trimmed = text.strip_suffix('.').unwrap_or(text);
+    if is_plain_name(trimmed) {
+        return Some(Cow::Borrowed(trimmed));
+    }
+    if text.contains('\\') {
+        return None;
+    }
+    DnsName::from_dotted(text).map(|name| Cow::Owned(name.to_string()))
+}
+
+/// Returns whether `name` is a valid name without a final dot that its `DnsName` writes
+/// back unchanged: labels of 1 to [`MAX_LABEL_BYTES`] lowercase printable ASCII bytes
+/// other than `\`, short enough for [`MAX_NAME_BYTES`].
+fn is_plain_name(name: &str) -> bool {
+    // The wire form takes one length byte per label and no dots, so one byte more
+    // than the text, and it must leave room for the root label.
+    if name.is_empty() || name.len() >= MAX_NAME_BYTES - 1 {
+        return false;
+    }
+    let mut label = 0;
+    for &byte in name.as_bytes() {
+        if byte == b'.' {
+            if label == 0 {
+                return false;
+            }
+            label = 0;
+        } else if matches!(byte, 0x21..=0x7e) && byte != b'\\' && !byte.is_ascii_uppercase() {
+            label += 1;
+            if label > MAX_LABEL_BYTES {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    label > 0
 }
 
 /// Fleet key of a registered domain.
 pub fn domain_key(domain: &str) -> FleetKey {
     FleetKey::Domain {
-        hash: super::dns_names::name_hash(domain),
+        hash: name_hash(domain),
+    }
+}
+
+/// Fleet key of the query's registered domain: [`domain_key`] without hashing again.
+fn query_key(query: &DnsQuery) -> FleetKey {
+    FleetKey::Domain {
+        hash: query.registered_hash,
     }
 }
 
@@ -250,6 +290,56 @@ mod tests {
             feed_passive_dns(&mut names, &dns, 0);
             assert_eq!(names.lookup(addr.into()), expected, "{case}");
         }
+    }
+
+    #[test]
+    fn presentation_matches_dns_name() {
+        let label_63 = "a".repeat(63);
+        let label_64 = "a".repeat(64);
+        // 4 labels of 63 and dots: 255 bytes of text, 256 in wire form.
+        let long = [label_63.as_str(); 4].join(".");
+        let cases = [
+            "www.example.com".to_owned(),
+            "www.example.com.".to_owned(),
+            "WWW.Example.COM".to_owned(),
+            "a".to_owned(),
+            ".".to_owned(),
+            String::new(),
+            "..".to_owned(),
+            "a..b".to_owned(),
+            ".a".to_owned(),
+            "a.b..".to_owned(),
+            "under_score.example".to_owned(),
+            "sp ace.example".to_owned(),
+            "tab\t.example".to_owned(),
+            "caf\u{e9}.example".to_owned(),
+            "del\u{7f}.example".to_owned(),
+            "!~.example".to_owned(),
+            "back\\slash.example".to_owned(),
+            "esc\\.aped.example".to_owned(),
+            "dec\\032imal.example".to_owned(),
+            format!("{label_63}.example"),
+            format!("{label_64}.example"),
+            long[..253].to_owned(),
+            format!("{}.", &long[..253]),
+            long[..254].to_owned(),
+            long[..252].to_owned() + ".",
+        ];
+        for text in &cases {
+            let expected = DnsName::from_dotted(text)
+                .filter(|_| !text.contains('\\'))
+                .map(|name| name.to_string());
+            let got = presentation_of(text).map(Cow::into_owned);
+            assert_eq!(got, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn presentation_keeps_plain_text() {
+        assert!(matches!(
+            presentation_of("www.example.com."),
+            Some(Cow::Borrowed("www.example.com"))
+        ));
     }
 
     #[test]

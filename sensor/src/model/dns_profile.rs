@@ -121,21 +121,25 @@ impl DnsProfile {
     /// NOERROR. Evicts the least recently queried eighth when the table is full.
     pub fn touch_domain(&mut self, domain: &str, now_ns: u64, resolved: bool) -> DomainTouch {
         let mut touch = DomainTouch::default();
-        if !self.domains.contains_key(domain) && self.domains.len() >= MAX_DOMAINS {
-            let count = (MAX_DOMAINS / 8).max(1);
-            for key in oldest_keys(&self.domains, count, |d| d.last_seen_ns) {
-                if let Some(stats) = self.domains.remove(&key) {
-                    touch.evicted.push((key, stats.resolved));
+        // Looked up by `&str` first, so a query under a known domain copies no name.
+        if !self.domains.contains_key(domain) {
+            if self.domains.len() >= MAX_DOMAINS {
+                let count = (MAX_DOMAINS / 8).max(1);
+                for key in oldest_keys(&self.domains, count, |d| d.last_seen_ns) {
+                    if let Some(stats) = self.domains.remove(&key) {
+                        touch.evicted.push((key, stats.resolved));
+                    }
                 }
             }
-        }
-        let stats = self
-            .domains
-            .entry(domain.to_owned())
-            .or_insert(DomainStats {
+            let stats = DomainStats {
                 first_seen_ns: now_ns,
                 ..Default::default()
-            });
+            };
+            self.domains.insert(domain.to_owned(), stats);
+        }
+        let Some(stats) = self.domains.get_mut(domain) else {
+            return touch;
+        };
         stats.last_seen_ns = stats.last_seen_ns.max(now_ns);
         stats.queries = stats.queries.saturating_add(1);
         if resolved && !stats.resolved {

@@ -9,21 +9,25 @@
 //! endpoints; they are not part of the persisted state, so after a restore they refill
 //! from new DNS responses.
 
+use std::cell::RefCell;
+
 use crate::hash::HashMap;
 
-use super::alert::{Alert, AlertFlow, endpoint_addr, endpoint_with_port};
+use super::alert::{Alert, AlertFlow, endpoint_addr};
 use super::bounded::{evict_oldest, oldest_keys};
 use super::config::{ModelConfig, duration_ns};
-use super::cooldown::{Cooldown, CooldownKey};
+use super::cooldown::Cooldown;
 use super::detect::lateral_movement::EdgeContext;
 use super::detect::{
-    Context, Finding, beaconing, brute_force, dga, dns_tunnelling, horizontal_scan,
-    lateral_movement, new_service, outbound_volume, rare_endpoint, unusual_hours, vertical_scan,
+    Context, beaconing, brute_force, dga, dns_tunnelling, horizontal_scan, lateral_movement,
+    new_service, outbound_volume, rare_endpoint, unusual_hours, vertical_scan,
 };
 use super::device::{Device, DeviceKey};
 use super::dns_observe;
 use super::fleet::{Fleet, FleetKey};
 use super::flow_view::{FlowView, Outcome, Role, Side, is_group_or_unspecified};
+use super::gate::{Findings, Gate};
+use super::home_nets::HomeNets;
 use super::peers::{PeerKey, PeerStats};
 use super::services::ServiceKey;
 use super::state::{MODEL_STATE_VERSION, ModelState, RestoreError};
@@ -38,6 +42,8 @@ const MAINTENANCE_INTERVAL_NS: u64 = 60_000_000_000;
 #[derive(Debug)]
 pub struct Model {
     config: ModelConfig,
+    /// `config.home_nets`, prepared for the per-record membership tests.
+    home: HomeNets,
     devices: HashMap<DeviceKey, Device>,
     fleet: Fleet,
     cooldown: Cooldown,
@@ -59,6 +65,7 @@ const MAX_HELD_SOURCES: usize = 4096;
 impl Model {
     pub fn new(config: ModelConfig) -> Model {
         Model {
+            home: HomeNets::new(&config.home_nets),
             config,
             devices: HashMap::default(),
             fleet: Fleet::default(),
@@ -258,7 +265,7 @@ impl Model {
     }
 
     fn is_device_addr(&self, addr: std::net::IpAddr) -> bool {
-        !is_group_or_unspecified(addr) && self.config.is_home(addr)
+        !is_group_or_unspecified(addr) && self.home.contains(addr)
     }
 
     fn rebuild_fleet(&mut self) {
@@ -266,7 +273,7 @@ impl Model {
         let mut fleet = Fleet::default();
         for device in self.devices.values() {
             for (key, peer) in &device.peers.peers {
-                if let Some(fleet_key) = endpoint_key(&self.config, key) {
+                if let Some(fleet_key) = endpoint_key(&self.home, key) {
                     fleet.add(fleet_key, peer.last_seen_ns, max);
                 }
             }
@@ -324,7 +331,7 @@ impl Model {
         let endpoint_key = if is_group_or_unspecified(side.peer) {
             None
         } else {
-            endpoint_key(&self.config, &edge)
+            endpoint_key(&self.home, &edge)
         };
         self.make_room_for(key, now);
         let window_ns = self.config.window_ns();
@@ -336,6 +343,14 @@ impl Model {
         let edge_before = device.peers.get(&edge).copied();
         let window_start_ns = device.volume.window.saturating_mul(window_ns);
         let learned_at_ns = device.learned_at(learning_ns);
+        let gate = Gate::new(
+            &mut self.cooldown,
+            key,
+            now,
+            now >= learned_at_ns,
+            self.config.min_alert_score,
+            self.config.cooldown_ns(),
+        );
         let ctx = Context {
             config: &self.config,
             view,
@@ -347,6 +362,7 @@ impl Model {
             edge_before,
             learned_at_ns,
             hours_known: device.hours_known(now),
+            gate: RefCell::new(gate),
         };
 
         count_volume(device, &ctx, window_start_ns);
@@ -360,43 +376,34 @@ impl Model {
             service_known,
         );
 
-        let mut findings: Vec<Finding> = Vec::new();
-        findings.extend(vertical_scan::check(&ctx, &mut device.trackers));
-        findings.extend(horizontal_scan::check(&ctx, &mut device.trackers));
-        findings.extend(brute_force::check(&ctx, &mut device.trackers));
-        findings.extend(beaconing::check(
+        let mut findings = Findings::default();
+        findings.add(vertical_scan::check(&ctx, &mut device.trackers));
+        findings.add(horizontal_scan::check(&ctx, &mut device.trackers));
+        findings.add(brute_force::check(&ctx, &mut device.trackers));
+        findings.add(beaconing::check(
             &ctx,
             &mut device.trackers,
             endpoint_others,
         ));
-        findings.extend(rare_endpoint::check(
+        findings.add(rare_endpoint::check(
             &ctx,
             endpoint_others,
             device.novelty.rare_contacts,
         ));
         if !peer_home && side.bytes_out > 0 {
-            let endpoint = endpoint_with_port(side.peer, view.service_port);
-            let floor = self.config.detectors.outbound_min_bytes;
-            if let Some(finding) =
-                outbound_volume::check(&device.volume, floor, side.device, endpoint, Vec::new())
-            {
-                findings.push(Finding {
-                    flows: device
-                        .window_flows
-                        .iter()
-                        .map(|(_, flow)| flow.clone())
-                        .collect(),
-                    ..finding
-                });
-            }
+            findings.add(outbound_volume::check(
+                &ctx,
+                &device.volume,
+                &device.window_flows,
+            ));
         }
         let edge_context = EdgeContext {
             admin_edges: device.novelty.admin_edges,
             target_serves_port,
         };
-        findings.extend(lateral_movement::check(&ctx, edge_context));
-        findings.extend(unusual_hours::check(&ctx, &device.hours));
-        findings.extend(new_service::check(
+        findings.add(lateral_movement::check(&ctx, edge_context));
+        findings.add(unusual_hours::check(&ctx, &mut device.hours));
+        findings.add(new_service::check(
             &ctx,
             service,
             service_known,
@@ -406,7 +413,9 @@ impl Model {
         let dns_query = dns_observe::query_of(&ctx);
         let own_dns_query = dns_query.filter(|_| !dns_observe::serves_dns(device));
         if let Some(query) = &own_dns_query {
-            findings.extend(dns_observe::check(&ctx, query, device, &self.fleet));
+            for finding in dns_observe::check(&ctx, query, device, &self.fleet) {
+                findings.add(finding);
+            }
         }
 
         let learned = LearnedFacts {
@@ -417,6 +426,7 @@ impl Model {
         };
         learn(
             &self.config,
+            &self.home,
             device,
             &mut self.fleet,
             &mut self.stats,
@@ -439,7 +449,7 @@ impl Model {
                 .or_insert_with(|| PassiveDns::new(config.clone()));
             dns_observe::feed_passive_dns(names, dns, now);
         }
-        self.emit(key, now, now >= learned_at_ns, findings, alerts);
+        self.emit(key, now, findings, alerts);
     }
 
     /// Inserts the device if it is new, evicting the least recently seen eighth of the
@@ -474,7 +484,7 @@ impl Model {
     /// Removes an evicted device's contributions from the fleet counts.
     fn forget_in_fleet(&mut self, device: &Device) {
         for key in device.peers.peers.keys() {
-            if let Some(fleet_key) = endpoint_key(&self.config, key) {
+            if let Some(fleet_key) = endpoint_key(&self.home, key) {
                 self.fleet.remove(&fleet_key);
             }
         }
@@ -488,36 +498,20 @@ impl Model {
         }
     }
 
-    /// Turns findings into alerts: holds back baseline-relative findings during the
-    /// device's learning period, findings below the minimum score, and repeats within
-    /// the cooldown.
+    /// Turns the findings that passed the alert gate into alerts, and counts the
+    /// ones it stopped: baseline-relative findings during the device's learning
+    /// period, findings below the minimum score, and repeats within the cooldown.
     fn emit(
         &mut self,
         key: DeviceKey,
         now: u64,
-        learned: bool,
-        findings: Vec<Finding>,
+        findings: Findings,
         alerts: &mut impl FnMut(Alert),
     ) {
-        let cooldown_ns = self.config.cooldown_ns();
-        for finding in findings {
-            if finding.score < self.config.min_alert_score {
-                self.stats.findings_below_min_score += 1;
-                continue;
-            }
-            if finding.detector.needs_baseline() && !learned {
-                self.stats.alerts_suppressed_learning += 1;
-                continue;
-            }
-            let cooldown_key = CooldownKey {
-                device: key,
-                detector: finding.detector,
-                scope: finding.dedup_key().map(str::to_owned),
-            };
-            if !self.cooldown.allow(cooldown_key, now, cooldown_ns) {
-                self.stats.alerts_suppressed_cooldown += 1;
-                continue;
-            }
+        self.stats.findings_below_min_score += findings.below_min_score;
+        self.stats.alerts_suppressed_learning += findings.learning;
+        self.stats.alerts_suppressed_cooldown += findings.cooldown;
+        for finding in findings.alerts {
             let mut alert = Alert::new(
                 now,
                 key.addr,
@@ -546,6 +540,7 @@ struct LearnedFacts {
 /// Updates the device's baselines and the fleet counts with the record.
 fn learn(
     config: &ModelConfig,
+    home: &HomeNets,
     device: &mut Device,
     fleet: &mut Fleet,
     stats: &mut ModelStats,
@@ -555,7 +550,6 @@ fn learn(
     let now = ctx.now_ns;
     let view = ctx.view;
     let max_fleet = config.max_fleet_entries;
-    let is_admin = config.admin_ports.contains(&view.record.dst_port);
     let evicted_peers = device.peers.touch(
         ctx.edge,
         now,
@@ -570,7 +564,8 @@ fn learn(
         if rare && view.outcome != Outcome::Failed {
             device.novelty.rare_contacts = device.novelty.rare_contacts.saturating_add(1);
         }
-        if ctx.peer_home && is_admin && view.has_ports() {
+        let is_admin = || config.admin_ports.contains(&view.record.dst_port);
+        if ctx.peer_home && view.has_ports() && is_admin() {
             device.novelty.admin_edges = device.novelty.admin_edges.saturating_add(1);
         }
     }
@@ -586,7 +581,7 @@ fn learn(
     stats.peers_evicted += evicted_peers.len() as u64;
     stats.services_evicted += evicted_services.len() as u64;
     for peer in &evicted_peers {
-        if let Some(fleet_key) = endpoint_key(config, peer) {
+        if let Some(fleet_key) = endpoint_key(home, peer) {
             fleet.remove(&fleet_key);
         }
     }
@@ -611,8 +606,8 @@ fn learn(
 }
 
 /// Returns the fleet key of a client edge to an external endpoint.
-fn endpoint_key(config: &ModelConfig, key: &PeerKey) -> Option<FleetKey> {
-    (key.role == Role::Client && !config.is_home(key.addr)).then_some(FleetKey::Endpoint {
+fn endpoint_key(home: &HomeNets, key: &PeerKey) -> Option<FleetKey> {
+    (key.role == Role::Client && !home.contains(key.addr)).then_some(FleetKey::Endpoint {
         addr: key.addr,
         port: key.port,
         protocol: key.protocol,

@@ -9,7 +9,7 @@ use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::bounded::make_room;
+use super::bounded::make_room_for;
 use super::flow_view::Role;
 
 /// Key of a fleet count: an external endpoint or a service in a role.
@@ -52,9 +52,8 @@ impl Fleet {
 
     /// Counts one more device for `key`.
     pub fn add(&mut self, key: FleetKey, now_ns: u64, max: usize) {
-        if !self.entries.contains_key(&key) {
-            self.evicted += make_room(&mut self.entries, max, |e| e.last_seen_ns).len() as u64;
-        }
+        let evicted = make_room_for(&mut self.entries, &key, max, |e| e.last_seen_ns);
+        self.evicted += evicted.len() as u64;
         let entry = self.entries.entry(key).or_insert(FleetEntry {
             devices: 0,
             last_seen_ns: now_ns,

@@ -28,7 +28,7 @@ pub struct HourBin {
 }
 
 /// Hour-of-week profile.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HourProfile {
     /// [`HOURS_PER_WEEK`] bins.
     pub bins: Vec<HourBin>,
@@ -36,6 +36,27 @@ pub struct HourProfile {
     pub hour: u64,
     /// Connections so far in that hour.
     pub current: u32,
+    /// [`HourProfile::summary`] of `hour`, kept until the bins change. Not persisted.
+    #[serde(skip)]
+    summary: Option<(u64, HourSummary)>,
+}
+
+/// Equality of the learned profile; the cached summary is derived from it.
+impl PartialEq for HourProfile {
+    fn eq(&self, other: &Self) -> bool {
+        self.bins == other.bins && self.hour == other.hour && self.current == other.current
+    }
+}
+
+/// The rates of the current hour that the unusual-hours detector scores against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HourSummary {
+    /// [`HourProfile::hour_of_day_hours`].
+    pub hour_of_day_hours: f64,
+    /// [`HourProfile::expected_rate`].
+    pub expected_rate: f64,
+    /// [`HourProfile::mean_rate`].
+    pub mean_rate: f64,
 }
 
 impl HourProfile {
@@ -45,6 +66,7 @@ impl HourProfile {
             bins: vec![HourBin::default(); HOURS_PER_WEEK],
             hour: now_ns / NS_PER_HOUR,
             current: 0,
+            summary: None,
         }
     }
 
@@ -65,6 +87,7 @@ impl HourProfile {
     }
 
     fn commit(&mut self, hour: u64, connections: f64) {
+        self.summary = None;
         if let Some(bin) = self.bins.get_mut(hour_of_week(hour)) {
             bin.hours = bin.hours * BIN_DECAY + 1.0;
             bin.connections = bin.connections * BIN_DECAY + connections;
@@ -74,6 +97,24 @@ impl HourProfile {
     /// Counts one connection in the current hour.
     pub fn count(&mut self) {
         self.current = self.current.saturating_add(1);
+    }
+
+    /// Returns the rates of the current hour. They change only when an hour is
+    /// committed, so they are computed once per hour and then taken from a cache,
+    /// because the detector asks for them on most connections.
+    pub fn summary(&mut self) -> HourSummary {
+        if let Some((hour, summary)) = self.summary
+            && hour == self.hour
+        {
+            return summary;
+        }
+        let summary = HourSummary {
+            hour_of_day_hours: self.hour_of_day_hours(),
+            expected_rate: self.expected_rate(),
+            mean_rate: self.mean_rate(),
+        };
+        self.summary = Some((self.hour, summary));
+        summary
     }
 
     /// Expected connections per hour in the current hour's bin: the largest rate of
@@ -176,6 +217,64 @@ mod tests {
         let hours: f64 = profile.bins.iter().map(|b| b.hours).sum();
         assert_eq!(hours, 5.0);
         assert!((profile.mean_rate() - 0.2).abs() < 1e-9);
+    }
+
+    fn direct_summary(profile: &HourProfile) -> HourSummary {
+        HourSummary {
+            hour_of_day_hours: profile.hour_of_day_hours(),
+            expected_rate: profile.expected_rate(),
+            mean_rate: profile.mean_rate(),
+        }
+    }
+
+    #[test]
+    fn summary_follows_committed_hours() {
+        let mut profile = HourProfile::starting_at(0);
+        for _ in 0..10 {
+            profile.count();
+        }
+        profile.roll_to(NS_PER_HOUR);
+        let first = profile.summary();
+        assert_eq!(first, direct_summary(&profile));
+        for _ in 0..4 {
+            profile.count();
+        }
+        profile.roll_to(2 * NS_PER_HOUR);
+        let second = profile.summary();
+        assert_eq!(second, direct_summary(&profile));
+        assert_ne!(second, first);
+    }
+
+    #[test]
+    fn summary_follows_hour_change() {
+        let mut profile = HourProfile::starting_at(0);
+        for _ in 0..10 {
+            profile.count();
+        }
+        profile.roll_to(2 * NS_PER_HOUR);
+        profile.roll_to(24 * NS_PER_HOUR);
+        profile.hour = 1;
+        let at_one = profile.summary();
+        profile.hour = 5;
+        assert_eq!(profile.summary(), direct_summary(&profile));
+        assert_ne!(profile.summary(), at_one);
+    }
+
+    #[test]
+    fn summary_after_restore_matches() {
+        let mut profile = HourProfile::starting_at(0);
+        for hour in 1..30 {
+            for _ in 0..hour % 7 {
+                profile.count();
+            }
+            profile.roll_to(hour * NS_PER_HOUR);
+        }
+        let expected = profile.summary();
+        let json = serde_json::to_string(&profile).unwrap();
+        assert!(!json.contains("summary"));
+        let mut restored: HourProfile = serde_json::from_str(&json).unwrap();
+        assert_eq!(restored, profile);
+        assert_eq!(restored.summary(), expected);
     }
 
     #[test]

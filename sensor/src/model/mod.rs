@@ -19,6 +19,8 @@ mod dns_profile;
 mod engine;
 mod fleet;
 mod flow_view;
+mod gate;
+mod home_nets;
 mod hours;
 mod peers;
 mod serde_map;

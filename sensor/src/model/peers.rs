@@ -6,7 +6,7 @@ use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::bounded::make_room;
+use super::bounded::make_room_for;
 use super::flow_view::Role;
 
 /// Packet time after which a peer's decayed connection count halves: one week.
@@ -58,10 +58,7 @@ impl PeerTable {
         bytes_in: u64,
         max: usize,
     ) -> Vec<PeerKey> {
-        let mut evicted = Vec::new();
-        if !self.peers.contains_key(&key) {
-            evicted = make_room(&mut self.peers, max, |p| p.last_seen_ns);
-        }
+        let evicted = make_room_for(&mut self.peers, &key, max, |p| p.last_seen_ns);
         let stats = self.peers.entry(key).or_insert(PeerStats {
             first_seen_ns: now_ns,
             last_seen_ns: now_ns,

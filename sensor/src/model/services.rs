@@ -5,7 +5,7 @@
 use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
 
-use super::bounded::make_room;
+use super::bounded::make_room_for;
 use super::flow_view::Role;
 
 /// Services kept per device.
@@ -40,12 +40,9 @@ impl ServiceTable {
 
     /// Records one connection of `key`; returns the services evicted to make room.
     pub fn touch(&mut self, key: ServiceKey, now_ns: u64) -> Vec<ServiceKey> {
-        let mut evicted = Vec::new();
-        if !self.services.contains_key(&key) {
-            evicted = make_room(&mut self.services, MAX_SERVICES_PER_DEVICE, |s| {
-                s.last_seen_ns
-            });
-        }
+        let evicted = make_room_for(&mut self.services, &key, MAX_SERVICES_PER_DEVICE, |s| {
+            s.last_seen_ns
+        });
         let stats = self.services.entry(key).or_insert(ServiceStats {
             first_seen_ns: now_ns,
             last_seen_ns: now_ns,

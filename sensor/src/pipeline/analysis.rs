@@ -30,7 +30,7 @@ use crate::{
     pipeline::{
         clock::PacketClock,
         item_queue::{ItemReceiver, ItemSender, item_queue},
-        time_guard::{Admission, TimeGuard},
+        time_guard::{Admission, TimeGuard, wall_ns},
     },
     state::{SnapshotStore, Snapshotter},
 };
@@ -225,9 +225,17 @@ fn run(
     loop {
         match records.recv_timeout(IDLE_WAIT) {
             Ok(batch) => {
-                for record in batch {
-                    match guard.admit(record, now_ns) {
-                        Admission::Accept(records) => {
+                // One wall-clock reading per batch: the guard's bound is a day, and a
+                // batch takes milliseconds.
+                let wall_now_ns = wall_ns();
+                for record in &batch {
+                    match guard.admit(record, now_ns, wall_now_ns) {
+                        Admission::Accept => {
+                            now_ns = now_ns.max(record.end_ns);
+                            model.observe(record, &mut send_alert);
+                            stats.records_processed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Admission::Confirmed(records) => {
                             for record in records {
                                 now_ns = now_ns.max(record.end_ns);
                                 model.observe(&record, &mut send_alert);

@@ -20,9 +20,12 @@ const JUMP_CONFIRMATION: usize = 64;
 
 /// The decision about one record.
 pub enum Admission {
-    /// Give the model these records, in order.
-    Accept(Vec<FlowRecord>),
-    /// Held back until a jump is confirmed or dropped.
+    /// Give the model the record.
+    Accept,
+    /// The record confirmed a jump: give the model these records, in order. The
+    /// last one is a copy of the record.
+    Confirmed(Vec<FlowRecord>),
+    /// Held back (as a copy) until a jump is confirmed or dropped.
     Held,
     /// Rejected: it ends later than the wall clock allows.
     Rejected,
@@ -37,29 +40,27 @@ pub struct TimeGuard {
 }
 
 impl TimeGuard {
-    /// Decides about `record`, given the latest packet time the model accepted.
-    pub fn admit(&mut self, record: FlowRecord, model_now_ns: u64) -> Admission {
-        self.admit_at(record, model_now_ns, wall_ns())
-    }
-
-    fn admit_at(&mut self, record: FlowRecord, model_now_ns: u64, wall_now_ns: u64) -> Admission {
+    /// Decides about `record`, given the latest packet time the model accepted and
+    /// the wall clock ([`wall_ns`]). The record is copied only when it is held, so
+    /// the usual record goes to the model without a move.
+    pub fn admit(&mut self, record: &FlowRecord, model_now_ns: u64, wall_now_ns: u64) -> Admission {
         if record.end_ns > wall_now_ns.saturating_add(MAX_AHEAD_OF_WALL_NS) {
             self.rejected += 1;
             return Admission::Rejected;
         }
         let jumps = model_now_ns > 0 && record.end_ns > model_now_ns.saturating_add(MAX_JUMP_NS);
         if jumps {
-            self.held.push(record);
+            self.held.push(record.clone());
             if self.held.len() < JUMP_CONFIRMATION {
                 return Admission::Held;
             }
-            return Admission::Accept(std::mem::take(&mut self.held));
+            return Admission::Confirmed(std::mem::take(&mut self.held));
         }
         if !self.held.is_empty() {
             self.rejected += self.held.len() as u64;
             self.held.clear();
         }
-        Admission::Accept(vec![record])
+        Admission::Accept
     }
 
     /// Records still held at the end of input: a jump nothing contradicted.
@@ -68,7 +69,8 @@ impl TimeGuard {
     }
 }
 
-fn wall_ns() -> u64 {
+/// Returns the wall clock in ns since the Unix epoch, 0 before it.
+pub fn wall_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -92,7 +94,8 @@ mod tests {
 
     fn accepted(admission: Admission) -> usize {
         match admission {
-            Admission::Accept(records) => records.len(),
+            Admission::Accept => 1,
+            Admission::Confirmed(records) => records.len(),
             Admission::Held | Admission::Rejected => 0,
         }
     }
@@ -100,7 +103,7 @@ mod tests {
     #[test]
     fn future_of_wall_clock_rejected() {
         let mut guard = TimeGuard::default();
-        let admission = guard.admit_at(record(NOW + 48 * HOUR), 0, NOW);
+        let admission = guard.admit(&record(NOW + 48 * HOUR), 0, NOW);
         assert!(matches!(admission, Admission::Rejected));
         assert_eq!(guard.rejected, 1);
     }
@@ -110,13 +113,10 @@ mod tests {
         let mut guard = TimeGuard::default();
         let wall = NOW + 100_000 * HOUR;
         assert_eq!(
-            accepted(guard.admit_at(record(NOW + 87_600 * HOUR), NOW, wall)),
+            accepted(guard.admit(&record(NOW + 87_600 * HOUR), NOW, wall)),
             0
         );
-        assert_eq!(
-            accepted(guard.admit_at(record(NOW + HOUR / 2), NOW, wall)),
-            1
-        );
+        assert_eq!(accepted(guard.admit(&record(NOW + HOUR / 2), NOW, wall)), 1);
         assert_eq!(guard.rejected, 1);
     }
 
@@ -126,7 +126,7 @@ mod tests {
         let wall = NOW + 100_000 * HOUR;
         let mut total = 0;
         for i in 0..JUMP_CONFIRMATION as u64 {
-            total += accepted(guard.admit_at(record(NOW + 48 * HOUR + i), NOW, wall));
+            total += accepted(guard.admit(&record(NOW + 48 * HOUR + i), NOW, wall));
         }
         assert_eq!(total, JUMP_CONFIRMATION);
         assert_eq!(guard.rejected, 0);
@@ -136,7 +136,7 @@ mod tests {
     fn normal_record_accepted() {
         let mut guard = TimeGuard::default();
         assert_eq!(
-            accepted(guard.admit_at(record(NOW + HOUR), NOW, NOW + 2 * HOUR)),
+            accepted(guard.admit(&record(NOW + HOUR), NOW, NOW + 2 * HOUR)),
             1
         );
     }

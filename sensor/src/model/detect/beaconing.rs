@@ -12,9 +12,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, format_bytes, format_secs};
+use super::{Context, Finding, FlowRing, MAX_TRACKERS, Scope, Trackers, format_bytes, format_secs};
 use crate::model::alert::endpoint_with_port;
-use crate::model::bounded::make_room;
+use crate::model::bounded::make_room_for;
 use crate::model::config::duration_ns;
 use crate::model::detector::Detector;
 use crate::model::flow_view::Role;
@@ -52,9 +52,7 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
         return None;
     }
     let key = (ctx.side.peer, view.service_port, record.protocol);
-    if !trackers.beacons.contains_key(&key) {
-        make_room(&mut trackers.beacons, MAX_TRACKERS, |s| s.last_ns);
-    }
+    make_room_for(&mut trackers.beacons, &key, MAX_TRACKERS, |s| s.last_ns);
     let series = trackers.beacons.entry(key).or_default();
     series.last_ns = ctx.now_ns;
     if series.starts.len() >= SERIES_LEN {
@@ -75,7 +73,6 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
         return None;
     }
     let intervals = interval_spread(&series.starts)?;
-    let sizes = spread(series.sizes.iter().map(|&s| s as f64))?;
     let min_interval = duration_ns(detectors.beacon_min_interval) as f64 / 1e9;
     let max_interval = duration_ns(detectors.beacon_max_interval) as f64 / 1e9;
     if intervals.mean < min_interval || intervals.mean > max_interval {
@@ -84,6 +81,8 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
     if intervals.cv > detectors.beacon_max_interval_cv {
         return None;
     }
+    // Only a regular series needs its sizes, so they come after the intervals.
+    let sizes = spread_of(series.sizes.iter().map(|&s| s as f64))?;
     let baseline_edge = ctx
         .edge_before
         .is_some_and(|edge| edge.first_seen_ns < ctx.learned_at_ns);
@@ -96,10 +95,16 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
     let max_cv = detectors.beacon_max_interval_cv.max(f64::EPSILON);
     let regularity = (1.0 - intervals.cv / max_cv).max(0.0) * (1.0 - 0.5 * sizes.cv.min(1.0));
     let score = regularity * edge_factor * fleet_factor;
-    let explanation = ctx.explain(Detector::Beaconing, score, || format!(
+    let scope = match ctx.admit(Detector::Beaconing, score, || {
+        Scope::endpoint(endpoint_with_port(ctx.side.peer, view.service_port))
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
+    let explanation = format!(
         "{} connected to {} {} times every {} on average (interval CV {:.2}, size CV {:.2}, mean {}); {}, and {} other {} use the endpoint.",
         ctx.side.device,
-        endpoint_with_port(ctx.side.peer, view.service_port),
+        scope.endpoint.as_deref().unwrap_or_default(),
         series.starts.len(),
         format_secs(intervals.mean),
         intervals.cv,
@@ -116,40 +121,70 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
         } else {
             "devices"
         }
-    ));
-    Some(Finding {
-        detector: Detector::Beaconing,
+    );
+    Some(Finding::alert(
+        Detector::Beaconing,
         score,
-        endpoint: Some(endpoint_with_port(ctx.side.peer, view.service_port)),
-        dedup: None,
+        scope,
         explanation,
-        flows: series.flows.to_vec(),
-    })
+        series.flows.to_vec(),
+    ))
 }
 
 /// Mean (s) and CV of the intervals between sorted connection starts.
 fn interval_spread(starts: &VecDeque<u64>) -> Option<Spread> {
-    let mut sorted: Vec<u64> = starts.iter().copied().collect();
+    // A series contains at most SERIES_LEN starts, so they sort on the stack. A longer
+    // one can only come from a state file written by other code.
+    let mut buffer = [0u64; SERIES_LEN];
+    let mut heap = Vec::new();
+    let sorted = if starts.len() <= SERIES_LEN {
+        let sorted = &mut buffer[..starts.len()];
+        for (slot, &start) in sorted.iter_mut().zip(starts) {
+            *slot = start;
+        }
+        sorted
+    } else {
+        heap.extend(starts.iter().copied());
+        heap.as_mut_slice()
+    };
     sorted.sort_unstable();
-    spread(
+    spread_of(
         sorted
             .windows(2)
             .map(|pair| (pair[1] - pair[0]) as f64 / 1e9),
     )
 }
 
+/// [`spread`] of the values of an iterator, collected on the stack when there are
+/// at most [`SERIES_LEN`] of them, so each value is computed once.
+fn spread_of(values: impl ExactSizeIterator<Item = f64>) -> Option<Spread> {
+    let mut buffer = [0.0; SERIES_LEN];
+    let heap: Vec<f64>;
+    let values = if values.len() <= SERIES_LEN {
+        let count = values.len();
+        for (slot, value) in buffer.iter_mut().zip(values) {
+            *slot = value;
+        }
+        &buffer[..count]
+    } else {
+        heap = values.collect();
+        heap.as_slice()
+    };
+    spread(values)
+}
+
 /// Mean and coefficient of variation of `values`; `None` for fewer than two values or
 /// a zero mean.
-pub fn spread(values: impl Iterator<Item = f64> + Clone) -> Option<Spread> {
-    let n = values.clone().count();
+pub fn spread(values: &[f64]) -> Option<Spread> {
+    let n = values.len();
     if n < 2 {
         return None;
     }
-    let mean = values.clone().sum::<f64>() / n as f64;
+    let mean = values.iter().sum::<f64>() / n as f64;
     if mean <= 0.0 {
         return None;
     }
-    let variance = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
     Some(Spread {
         mean,
         cv: variance.sqrt() / mean,
@@ -182,6 +217,71 @@ mod tests {
         // The device browses a common endpoint during learning.
         for hour in 0..30u64 {
             harness.observe(Flow::tcp(DEVICE, [198, 51, 100, 1], 443).at_secs(hour * 3600));
+        }
+    }
+
+    /// Computes the spread as it was computed before it took a slice: with three
+    /// passes over an iterator.
+    fn iterator_spread(values: impl Iterator<Item = f64> + Clone) -> Option<Spread> {
+        let n = values.clone().count();
+        if n < 2 {
+            return None;
+        }
+        let mean = values.clone().sum::<f64>() / n as f64;
+        if mean <= 0.0 {
+            return None;
+        }
+        let variance = values.map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+        Some(Spread {
+            mean,
+            cv: variance.sqrt() / mean,
+        })
+    }
+
+    #[test]
+    fn spread_of_matches_iterator_spread() {
+        let cases: [Vec<f64>; 6] = [
+            Vec::new(),
+            vec![3.0],
+            vec![0.0, 0.0, 0.0],
+            vec![400.0, 900.0, 1300.0, 415.0, 1.0e9],
+            (0..SERIES_LEN).map(|i| (i * i) as f64 * 0.37).collect(),
+            (0..40).map(|i| (i % 7) as f64 + 0.1).collect(),
+        ];
+        for values in cases {
+            assert_eq!(
+                spread_of(values.iter().copied()),
+                iterator_spread(values.iter().copied()),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn interval_spread_matches_sorted_copy() {
+        let reference = |starts: &VecDeque<u64>| {
+            let mut sorted: Vec<u64> = starts.iter().copied().collect();
+            sorted.sort_unstable();
+            iterator_spread(
+                sorted
+                    .windows(2)
+                    .map(|pair| (pair[1] - pair[0]) as f64 / 1e9),
+            )
+        };
+        let second = 1_000_000_000u64;
+        let cases: [Vec<u64>; 5] = [
+            Vec::new(),
+            vec![5 * second],
+            vec![30 * second, 10 * second, 20 * second, 45 * second],
+            (0..SERIES_LEN as u64)
+                .map(|i| i * i * second)
+                .rev()
+                .collect(),
+            (0..20u64).map(|i| (i * 7919 % 20) * second).collect(),
+        ];
+        for starts in cases {
+            let starts = VecDeque::from(starts);
+            assert_eq!(interval_spread(&starts), reference(&starts), "{starts:?}");
         }
     }
 
@@ -244,7 +344,7 @@ mod tests {
 
     #[test]
     fn spread_of_constant_is_zero() {
-        let spread = spread([5.0, 5.0, 5.0].into_iter()).unwrap();
+        let spread = spread(&[5.0, 5.0, 5.0]).unwrap();
         assert_eq!(spread.cv, 0.0);
     }
 }

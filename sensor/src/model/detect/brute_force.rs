@@ -4,9 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, saturate};
+use super::{Context, Finding, FlowRing, MAX_TRACKERS, Scope, Trackers, saturate};
 use crate::model::alert::endpoint_with_port;
-use crate::model::bounded::make_room;
+use crate::model::bounded::make_room_for;
 use crate::model::config::duration_ns;
 use crate::model::detector::Detector;
 use crate::model::flow_view::{Outcome, Role};
@@ -30,6 +30,25 @@ pub struct AuthAttempts {
     pub flows: FlowRing,
 }
 
+impl AuthAttempts {
+    /// Empties the attempts for a window that starts at `window_start_ns`, keeping
+    /// the capacity of the flow list.
+    fn restart(&mut self, window_start_ns: u64) {
+        let AuthAttempts {
+            window_start_ns: start,
+            last_ns,
+            sessions,
+            short_or_failed,
+            flows,
+        } = self;
+        *start = window_start_ns;
+        *last_ns = 0;
+        *sessions = 0;
+        *short_or_failed = 0;
+        flows.clear();
+    }
+}
+
 /// Counts a session to an authentication port and scores the source's attempts.
 pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     let view = ctx.view;
@@ -49,16 +68,11 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     let short = view.ended && view.duration_ns < short_ns;
 
     let key = (ctx.side.peer, record.dst_port, ctx.side.role);
-    if !trackers.brute_force.contains_key(&key) {
-        make_room(&mut trackers.brute_force, MAX_TRACKERS, |a| a.last_ns);
-    }
+    make_room_for(&mut trackers.brute_force, &key, MAX_TRACKERS, |a| a.last_ns);
     let window_ns = duration_ns(ctx.config.detectors.attempt_window);
     let attempts = trackers.brute_force.entry(key).or_default();
     if ctx.now_ns.saturating_sub(attempts.window_start_ns) > window_ns {
-        *attempts = AuthAttempts {
-            window_start_ns: record.start_ns,
-            ..Default::default()
-        };
+        attempts.restart(record.start_ns);
     }
     attempts.last_ns = ctx.now_ns;
     attempts.sessions = attempts.sessions.saturating_add(1);
@@ -95,29 +109,34 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         Role::Server => (ctx.side.peer, ctx.side.device),
         Role::Client => (ctx.side.device, ctx.side.peer),
     };
+    let scope = match ctx.admit(Detector::BruteForce, score, || {
+        Scope::endpoint(match ctx.side.role {
+            Role::Server => source.to_string(),
+            Role::Client => endpoint_with_port(server, record.dst_port),
+        })
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let secs = ctx.now_ns.saturating_sub(attempts.window_start_ns) as f64 / 1e9;
     let history = if known_source {
         format!(" (a known source, usually {usual:.1} sessions per window)")
     } else {
         String::new()
     };
-    let explanation = ctx.explain(Detector::BruteForce, score, || format!(
+    let explanation = format!(
         "{source} opened {} sessions to {server} port {} in {secs:.0} s; {count} were failed or shorter than {} s{history}.",
         attempts.sessions,
         record.dst_port,
         short_ns / 1_000_000_000,
-    ));
-    Some(Finding {
-        detector: Detector::BruteForce,
+    );
+    Some(Finding::alert(
+        Detector::BruteForce,
         score,
-        endpoint: Some(match ctx.side.role {
-            Role::Server => source.to_string(),
-            Role::Client => endpoint_with_port(server, record.dst_port),
-        }),
-        dedup: None,
+        scope,
         explanation,
-        flows: attempts.flows.to_vec(),
-    })
+        attempts.flows.to_vec(),
+    ))
 }
 
 #[cfg(test)]

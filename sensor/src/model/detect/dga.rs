@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Finding, FlowRing, Trackers, saturate};
+use super::{Context, Finding, FlowRing, Scope, Trackers, saturate};
 use crate::model::config::duration_ns;
 use crate::model::detector::Detector;
 use crate::model::dns_names::{DnsQuery, NXDOMAIN, label_randomness, name_hash};
@@ -95,21 +95,24 @@ pub fn check(
     }
     let mean_randomness = burst.randomness_sum / f64::from(domains);
     let score = saturate(excess, DOMAINS_SCALE) * (0.5 + 0.5 * mean_randomness);
+    let scope = match ctx.admit(Detector::Dga, score, || Scope::dedup("nxdomain")) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let secs = ctx.now_ns.saturating_sub(burst.window_start_ns) as f64 / 1e9;
-    let explanation = ctx.explain(Detector::Dga, score, || format!(
+    let explanation = format!(
         "{} got NXDOMAIN for {domains} distinct random-looking domains that no device had resolved in {secs:.0} s (mean randomness {mean_randomness:.2}, {} NXDOMAIN answers in all, for example {}), against a past peak of {peak:.0} per window.",
         ctx.side.device,
         burst.nxdomains,
         burst.examples.join(", "),
-    ));
-    Some(Finding {
-        detector: Detector::Dga,
+    );
+    Some(Finding::alert(
+        Detector::Dga,
         score,
-        endpoint: None,
-        dedup: Some("nxdomain".to_owned()),
+        scope,
         explanation,
-        flows: burst.flows.to_vec(),
-    })
+        burst.flows.to_vec(),
+    ))
 }
 
 /// Closes the device's burst when it ended before `now_ns` less the DNS window,

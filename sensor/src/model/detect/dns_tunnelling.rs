@@ -8,7 +8,9 @@
 use crate::hash::HashMap;
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, count_of, format_bytes, saturate};
+use super::{
+    Context, Finding, FlowRing, MAX_TRACKERS, Scope, Trackers, count_of, format_bytes, saturate,
+};
 use crate::model::bounded::oldest_keys;
 use crate::model::config::duration_ns;
 use crate::model::detector::Detector;
@@ -55,6 +57,33 @@ pub struct NameBurst {
     pub flows: FlowRing,
 }
 
+impl NameBurst {
+    /// Empties the burst for a window that starts at `window_start_ns`, keeping the
+    /// capacity of its lists for the next window.
+    fn restart(&mut self, window_start_ns: u64) {
+        let NameBurst {
+            window_start_ns: start,
+            last_ns,
+            names,
+            queries,
+            subdomain_chars,
+            entropy_sum,
+            payload_queries,
+            payload_bytes,
+            flows,
+        } = self;
+        *start = window_start_ns;
+        *last_ns = 0;
+        names.clear();
+        *queries = 0;
+        *subdomain_chars = 0;
+        *entropy_sum = 0.0;
+        *payload_queries = 0;
+        *payload_bytes = 0;
+        flows.clear();
+    }
+}
+
 /// Counts one query of the device in its burst under the query's registered domain,
 /// and scores the burst. `fleet_others` counts the other devices that resolved a name
 /// under the domain.
@@ -67,16 +96,19 @@ pub fn check(
 ) -> Option<Finding> {
     let domain = query.split.registered;
     let window_ns = duration_ns(ctx.config.detectors.dns_window);
+    // Looked up by `&str` first, so a query under a known domain copies no name.
     if !trackers.dns_names.contains_key(domain) {
         for (stale_domain, stale) in evict_oldest(&mut trackers.dns_names) {
             close(profile, &stale_domain, &stale, ctx.now_ns);
         }
+        trackers
+            .dns_names
+            .insert(domain.to_owned(), NameBurst::default());
     }
-    let burst = trackers.dns_names.entry(domain.to_owned()).or_default();
+    let burst = trackers.dns_names.get_mut(domain)?;
     if ctx.now_ns.saturating_sub(burst.window_start_ns) > window_ns {
-        let closed = std::mem::take(burst);
-        close(profile, domain, &closed, ctx.now_ns);
-        burst.window_start_ns = ctx.view.record.start_ns;
+        close(profile, domain, burst, ctx.now_ns);
+        burst.restart(ctx.view.record.start_ns);
     }
     burst.last_ns = ctx.now_ns;
     burst.queries = burst.queries.saturating_add(1);
@@ -126,8 +158,14 @@ pub fn check(
     let score =
         saturate(excess, NAMES_SCALE) * shape.content() * rarity(fleet_others) * rate_factor;
 
+    let scope = match ctx.admit(Detector::DnsTunnelling, score, || {
+        Scope::endpoint(domain.to_owned())
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let secs = ctx.now_ns.saturating_sub(burst.window_start_ns) as f64 / 1e9;
-    let explanation = ctx.explain(Detector::DnsTunnelling, score, || format!(
+    let explanation = format!(
         "{} queried {} distinct names under {domain} in {secs:.0} s ({} queries), against a past peak of {peak:.0} per window; their subdomains average {mean_length:.0} characters and {mean_entropy:.1} bits of entropy per character, {} asked for TXT or NULL records with responses of {} on average, {} resolve the domain, and the device sent {rate_now:.0} DNS queries this window against a usual level of {rate_level:.0}.",
         ctx.side.device,
         names,
@@ -135,31 +173,26 @@ pub fn check(
         burst.payload_queries,
         format_bytes(mean_payload),
         count_of(fleet_others, "other device"),
-    ));
-    Some(Finding {
-        detector: Detector::DnsTunnelling,
+    );
+    Some(Finding::alert(
+        Detector::DnsTunnelling,
         score,
-        endpoint: Some(domain.to_owned()),
-        dedup: None,
+        scope,
         explanation,
-        flows: burst.flows.to_vec(),
-    })
+        burst.flows.to_vec(),
+    ))
 }
 
 /// Closes the bursts that ended before `now_ns` less the DNS window, raising each
 /// domain's peak of distinct names. Called from the model's maintenance.
 pub fn close_stale(trackers: &mut Trackers, profile: &mut DnsProfile, now_ns: u64, window_ns: u64) {
-    let stale: Vec<String> = trackers
-        .dns_names
-        .iter()
-        .filter(|(_, burst)| now_ns.saturating_sub(burst.window_start_ns) > window_ns)
-        .map(|(domain, _)| domain.clone())
-        .collect();
-    for domain in stale {
-        if let Some(burst) = trackers.dns_names.remove(&domain) {
-            close(profile, &domain, &burst, now_ns);
+    trackers.dns_names.retain(|domain, burst| {
+        let stale = now_ns.saturating_sub(burst.window_start_ns) > window_ns;
+        if stale {
+            close(profile, domain, burst, now_ns);
         }
-    }
+        !stale
+    });
 }
 
 /// How much the names look like data, each in [0, 1].

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, protocol_name, saturate};
-use crate::model::bounded::make_room;
+use super::{Context, Finding, FlowRing, MAX_TRACKERS, Scope, Trackers, protocol_name, saturate};
+use crate::model::bounded::make_room_for;
 use crate::model::detector::Detector;
 use crate::model::flow_view::{Outcome, Role};
 
@@ -28,6 +28,27 @@ pub struct HostSweep {
     pub flows: FlowRing,
 }
 
+impl HostSweep {
+    /// Empties the sweep for a window that starts at `window_start_ns`, keeping the
+    /// capacity of its lists.
+    fn restart(&mut self, window_start_ns: u64) {
+        let HostSweep {
+            window_start_ns: start,
+            last_ns,
+            hosts,
+            attempts,
+            failures,
+            flows,
+        } = self;
+        *start = window_start_ns;
+        *last_ns = 0;
+        hosts.clear();
+        *attempts = 0;
+        *failures = 0;
+        flows.clear();
+    }
+}
+
 /// Counts the record in the device's sweep of its service port and scores the sweep.
 pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     let view = ctx.view;
@@ -35,16 +56,11 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         return None;
     }
     let key = (view.record.protocol, view.service_port);
-    if !trackers.horizontal.contains_key(&key) {
-        make_room(&mut trackers.horizontal, MAX_TRACKERS, |s| s.last_ns);
-    }
+    make_room_for(&mut trackers.horizontal, &key, MAX_TRACKERS, |s| s.last_ns);
     let window_ns = crate::model::config::duration_ns(ctx.config.detectors.attempt_window);
     let sweep = trackers.horizontal.entry(key).or_default();
     if ctx.now_ns.saturating_sub(sweep.window_start_ns) > window_ns {
-        *sweep = HostSweep {
-            window_start_ns: view.record.start_ns,
-            ..Default::default()
-        };
+        sweep.restart(view.record.start_ns);
     }
     sweep.last_ns = ctx.now_ns;
     if let Err(at) = sweep.hosts.binary_search(&ctx.side.peer)
@@ -67,28 +83,33 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         return None;
     }
     let (protocol, port) = key;
+    let score = saturate(f64::from(hosts), 13.0) * failure_ratio.sqrt();
+    let scope = match ctx.admit(Detector::HorizontalScan, score, || {
+        Scope::dedup(format!("{}/{port}", protocol_name(protocol)))
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let target = if view.has_ports() {
         format!("{} port {port}", protocol_name(protocol))
     } else {
         format!("{} type {port}", protocol_name(protocol))
     };
     let secs = ctx.now_ns.saturating_sub(sweep.window_start_ns) as f64 / 1e9;
-    let score = saturate(f64::from(hosts), 13.0) * failure_ratio.sqrt();
-    let explanation = ctx.explain(Detector::HorizontalScan, score, || format!(
+    let explanation = format!(
         "{} tried {target} on {hosts} distinct hosts in {secs:.0} s; {} of {} attempts failed ({:.0}%).",
         ctx.side.device,
         sweep.failures,
         sweep.attempts,
         failure_ratio * 100.0
-    ));
-    Some(Finding {
-        detector: Detector::HorizontalScan,
+    );
+    Some(Finding::alert(
+        Detector::HorizontalScan,
         score,
-        endpoint: None,
-        dedup: Some(format!("{}/{port}", protocol_name(protocol))),
+        scope,
         explanation,
-        flows: sweep.flows.to_vec(),
-    })
+        sweep.flows.to_vec(),
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! others: a bastion reaching one more server is routine, a web server opening SSH to
 //! a database is not.
 
-use super::{Context, Finding, count_of, hourly_rate};
+use super::{Context, Finding, Scope, count_of, hourly_rate};
 use crate::model::alert::endpoint_with_port;
 use crate::model::detector::Detector;
 use crate::model::flow_view::Role;
@@ -47,10 +47,16 @@ pub fn check(ctx: &Context, edge: EdgeContext) -> Option<Finding> {
         1.0
     };
     let score = surprise * source_factor * target_factor;
-    let endpoint = endpoint_with_port(ctx.side.peer, record.dst_port);
-    let explanation = ctx.explain(Detector::LateralMovement, score, || format!(
-        "{} opened a new internal connection to {endpoint}, an administration port; it had opened {} in the {:.0} h before, and the target {} this port to others.",
+    let scope = match ctx.admit(Detector::LateralMovement, score, || {
+        Scope::endpoint(endpoint_with_port(ctx.side.peer, record.dst_port))
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
+    let explanation = format!(
+        "{} opened a new internal connection to {}, an administration port; it had opened {} in the {:.0} h before, and the target {} this port to others.",
         ctx.side.device,
+        scope.endpoint.as_deref().unwrap_or_default(),
         count_of(edge.admin_edges, "such edge"),
         ctx.hours_known,
         if edge.target_serves_port {
@@ -58,15 +64,14 @@ pub fn check(ctx: &Context, edge: EdgeContext) -> Option<Finding> {
         } else {
             "never served"
         }
-    ));
-    Some(Finding {
-        detector: Detector::LateralMovement,
+    );
+    Some(Finding::alert(
+        Detector::LateralMovement,
         score,
-        endpoint: Some(endpoint),
-        dedup: None,
+        scope,
         explanation,
-        flows: vec![ctx.alert_flow()],
-    })
+        vec![ctx.alert_flow()],
+    ))
 }
 
 #[cfg(test)]

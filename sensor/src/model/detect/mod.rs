@@ -1,8 +1,9 @@
 //! Detectors: one module each. A detector reads one flow record as seen by one device
 //! (the [`Context`]) and updates its own short-term tracker where it needs one. It
-//! returns a [`Finding`] with a score in [0, 1], an explanation with numbers, and the
-//! flows behind it. The engine gates findings by the learning period, the minimum score
-//! and the cooldown, and turns the rest into alerts.
+//! returns a [`Finding`] with a score in [0, 1]. It passes the score through the alert
+//! gate ([`Context::admit`]) first, which stops findings by the learning period, the
+//! minimum score and the cooldown. Only for a finding that becomes an alert does it
+//! write the explanation with numbers and collect the flows behind it.
 
 pub mod beaconing;
 pub mod brute_force;
@@ -17,6 +18,7 @@ pub mod unusual_hours;
 pub mod vertical_scan;
 
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use crate::hash::HashMap;
@@ -26,6 +28,7 @@ use super::alert::{AlertFlow, MAX_ALERT_FLOWS};
 use super::config::ModelConfig;
 use super::detector::Detector;
 use super::flow_view::{FlowView, Role, Side};
+use super::gate::{Gate, Verdict};
 use super::peers::{PeerKey, PeerStats};
 
 /// Short-term trackers kept per device and per tracker map.
@@ -52,6 +55,10 @@ pub struct Context<'a> {
     pub learned_at_ns: u64,
     /// Hours since the device was first seen, at least 1.
     pub hours_known: f64,
+    /// The alert gate of the device's findings about this record. A cell, because
+    /// the detectors share the context while the gate records alerts in the
+    /// cooldown.
+    pub gate: RefCell<Gate<'a>>,
 }
 
 impl Context<'_> {
@@ -59,38 +66,107 @@ impl Context<'_> {
         AlertFlow::from_record(self.view.record)
     }
 
-    /// Returns `text()` when a finding of `detector` with `score` can become an
-    /// alert, and an empty string when the engine drops it unseen. It drops
-    /// findings below the minimum score, and those of baseline detectors during
-    /// the learning period, with the same tests as `Model::emit`. Most findings
-    /// are dropped, and formatting their explanations was a third of the
-    /// model's time.
-    pub fn explain(&self, detector: Detector, score: f64, text: impl FnOnce() -> String) -> String {
-        let learned = self.now_ns >= self.learned_at_ns;
-        if score < self.config.min_alert_score || (detector.needs_baseline() && !learned) {
-            return String::new();
+    /// Passes a finding of `detector` with `score` through the alert gate. Returns
+    /// the finding's scope when it becomes an alert, and otherwise the stopped
+    /// finding, without evidence, for the engine to count. `scope` runs only for
+    /// findings at or above the minimum score and past the learning period, because
+    /// the cooldown is keyed by it.
+    pub fn admit(
+        &self,
+        detector: Detector,
+        score: f64,
+        scope: impl FnOnce() -> Scope,
+    ) -> Result<Scope, Finding> {
+        let screened = self.gate.borrow().screen(detector, score);
+        if let Some(verdict) = screened {
+            return Err(Finding::stopped(detector, score, verdict));
         }
-        text()
+        let scope = scope();
+        let verdict = self
+            .gate
+            .borrow_mut()
+            .cool_down(detector, scope.dedup_key());
+        match verdict {
+            Verdict::Alert => Ok(scope),
+            verdict => Err(Finding::stopped(detector, score, verdict)),
+        }
     }
 }
 
-/// Result of a detector: the score and the evidence for an alert.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Finding {
-    pub detector: Detector,
-    pub score: f64,
+/// Where a finding applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Scope {
     /// The peer or `peer:port` concerned, written into the alert.
     pub endpoint: Option<String>,
     /// Cooldown key besides device and detector; the endpoint when `None`.
     pub dedup: Option<String>,
+}
+
+impl Scope {
+    /// A scope of the endpoint alone.
+    pub fn endpoint(endpoint: String) -> Scope {
+        Scope {
+            endpoint: Some(endpoint),
+            dedup: None,
+        }
+    }
+
+    /// A scope without endpoint, deduplicated by `dedup`.
+    pub fn dedup(dedup: impl Into<String>) -> Scope {
+        Scope {
+            endpoint: None,
+            dedup: Some(dedup.into()),
+        }
+    }
+
+    /// Key that the cooldown uses besides device and detector.
+    pub fn dedup_key(&self) -> Option<&str> {
+        self.dedup.as_deref().or(self.endpoint.as_deref())
+    }
+}
+
+/// Result of a detector: the score, the gate's verdict, and for an alert the evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub detector: Detector,
+    pub score: f64,
+    pub verdict: Verdict,
+    /// The peer or `peer:port` concerned, written into the alert.
+    pub endpoint: Option<String>,
+    /// Empty unless the verdict is [`Verdict::Alert`], as are the flows.
     pub explanation: String,
     pub flows: Vec<AlertFlow>,
 }
 
 impl Finding {
-    /// Key that the cooldown uses besides device and detector.
-    pub fn dedup_key(&self) -> Option<&str> {
-        self.dedup.as_deref().or(self.endpoint.as_deref())
+    /// A finding that becomes an alert.
+    pub fn alert(
+        detector: Detector,
+        score: f64,
+        scope: Scope,
+        explanation: String,
+        flows: Vec<AlertFlow>,
+    ) -> Finding {
+        Finding {
+            detector,
+            score,
+            verdict: Verdict::Alert,
+            endpoint: scope.endpoint,
+            explanation,
+            flows,
+        }
+    }
+
+    /// A finding that the gate stopped, without evidence.
+    pub fn stopped(detector: Detector, score: f64, verdict: Verdict) -> Finding {
+        Finding {
+            detector,
+            score,
+            verdict,
+            endpoint: None,
+            explanation: String::new(),
+            flows: Vec::new(),
+        }
     }
 }
 
@@ -106,6 +182,11 @@ impl FlowRing {
             self.flows.pop_front();
         }
         self.flows.push_back(flow);
+    }
+
+    /// Removes every flow, keeping the capacity.
+    pub fn clear(&mut self) {
+        self.flows.clear();
     }
 
     pub fn to_vec(&self) -> Vec<AlertFlow> {

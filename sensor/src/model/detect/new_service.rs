@@ -3,7 +3,7 @@
 //! device's history, of an hour passing without a new service (e^(−rate)), damped by
 //! how many other devices use the service in the same role.
 
-use super::{Context, Finding, count_of, hourly_rate, protocol_name};
+use super::{Context, Finding, Scope, count_of, hourly_rate, protocol_name};
 use crate::model::detector::Detector;
 use crate::model::fleet::rarity;
 use crate::model::flow_view::{Outcome, Role};
@@ -42,7 +42,18 @@ pub fn check(
         Role::Client => "client",
         Role::Server => "server",
     };
-    let explanation = ctx.explain(Detector::NewService, score, || format!(
+    let scope = match ctx.admit(Detector::NewService, score, || Scope {
+        endpoint: Some(ctx.side.peer.to_string()),
+        dedup: Some(format!(
+            "{role} {}/{}",
+            protocol_name(key.protocol),
+            key.port
+        )),
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
+    let explanation = format!(
         "{} acted as {role} of {}/{} for the first time (peer {}); {} use this service in that role, and it had added {} in the {:.0} h before.",
         ctx.side.device,
         protocol_name(key.protocol),
@@ -51,19 +62,14 @@ pub fn check(
         count_of(fleet_others, "other device"),
         count_of(new_services, "service"),
         ctx.hours_known
-    ));
-    Some(Finding {
-        detector: Detector::NewService,
+    );
+    Some(Finding::alert(
+        Detector::NewService,
         score,
-        endpoint: Some(ctx.side.peer.to_string()),
-        dedup: Some(format!(
-            "{role} {}/{}",
-            protocol_name(key.protocol),
-            key.port
-        )),
+        scope,
         explanation,
-        flows: vec![ctx.alert_flow()],
-    })
+        vec![ctx.alert_flow()],
+    ))
 }
 
 #[cfg(test)]

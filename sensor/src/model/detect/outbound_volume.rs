@@ -5,7 +5,8 @@
 //! times scores 0.95. The engine checks it on every record, so a transfer alerts while
 //! the window is still open.
 
-use super::{Finding, format_bytes};
+use super::{Context, Finding, Scope, format_bytes};
+use crate::model::alert::{AlertFlow, endpoint_with_port};
 use crate::model::detector::Detector;
 use crate::model::volume::VolumeStats;
 
@@ -13,15 +14,14 @@ use crate::model::volume::VolumeStats;
 const SIGMAS: f64 = 4.0;
 
 /// Scores the current window's external bytes out against the device's volume
-/// statistics. `floor` is the configured minimum; `endpoint` the peer of the record
-/// that added to the window, and `flows` the window's largest external flows.
+/// statistics, after the record in `ctx` added to them. `window_flows` are the
+/// window's largest external flows, with the bytes the device sent in each.
 pub fn check(
+    ctx: &Context,
     volume: &VolumeStats,
-    floor: u64,
-    device: std::net::IpAddr,
-    endpoint: String,
-    flows: Vec<crate::model::alert::AlertFlow>,
+    window_flows: &[(u64, AlertFlow)],
 ) -> Option<Finding> {
+    let floor = ctx.config.detectors.outbound_min_bytes;
     let bytes = volume.current.external_bytes_out as f64;
     let stats = &volume.external_bytes_out;
     let spread_level = stats.mean + SIGMAS * stats.std_dev();
@@ -30,22 +30,31 @@ pub fn check(
         return None;
     }
     let score = 1.0 - level / bytes;
+    // The endpoint is the peer of the record that added to the window.
+    let scope = match ctx.admit(Detector::OutboundVolume, score, || Scope {
+        endpoint: Some(endpoint_with_port(ctx.side.peer, ctx.view.service_port)),
+        dedup: Some("window".into()),
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let explanation = format!(
-        "{device} sent {} to external addresses in the current window; its baseline is {} per window (mean {}, peak {}, over {} windows).",
+        "{} sent {} to external addresses in the current window; its baseline is {} per window (mean {}, peak {}, over {} windows).",
+        ctx.side.device,
         format_bytes(bytes),
         format_bytes(level),
         format_bytes(stats.mean),
         format_bytes(volume.external_peak),
         volume.closed_windows
     );
-    Some(Finding {
-        detector: Detector::OutboundVolume,
+    let flows = window_flows.iter().map(|(_, flow)| flow.clone()).collect();
+    Some(Finding::alert(
+        Detector::OutboundVolume,
         score,
-        endpoint: Some(endpoint),
-        dedup: Some("window".into()),
+        scope,
         explanation,
         flows,
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! to the endpoint so far raise it, because browsing a new site sends little and an
 //! upload to a drop server sends a lot.
 
-use super::{Context, Finding, count_of, format_bytes, hourly_rate, saturate};
+use super::{Context, Finding, Scope, count_of, format_bytes, hourly_rate, saturate};
 use crate::model::alert::endpoint_with_port;
 use crate::model::detector::Detector;
 use crate::model::fleet::rarity;
@@ -45,23 +45,28 @@ pub fn check(ctx: &Context, fleet_others: u32, rare_contacts: u32) -> Option<Fin
     let fleet_factor = rarity(fleet_others);
     let evidence = MIN_EVIDENCE + (1.0 - MIN_EVIDENCE) * saturate(sent as f64, BYTES_SCALE);
     let score = surprise * fleet_factor * evidence;
-    let endpoint = endpoint_with_port(ctx.side.peer, view.service_port);
-    let explanation = ctx.explain(Detector::RareEndpoint, score, || format!(
-        "{} made a first contact with {endpoint} and sent it {}; {} use it, and this device had made {} with endpoints unknown to the fleet in the {:.0} h before.",
+    let scope = match ctx.admit(Detector::RareEndpoint, score, || {
+        Scope::endpoint(endpoint_with_port(ctx.side.peer, view.service_port))
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
+    let explanation = format!(
+        "{} made a first contact with {} and sent it {}; {} use it, and this device had made {} with endpoints unknown to the fleet in the {:.0} h before.",
         ctx.side.device,
+        scope.endpoint.as_deref().unwrap_or_default(),
         format_bytes(sent as f64),
         count_of(fleet_others, "other device"),
         count_of(rare_contacts, "first contact"),
         ctx.hours_known
-    ));
-    Some(Finding {
-        detector: Detector::RareEndpoint,
+    );
+    Some(Finding::alert(
+        Detector::RareEndpoint,
         score,
-        endpoint: Some(endpoint),
-        dedup: None,
+        scope,
         explanation,
-        flows: vec![ctx.alert_flow()],
-    })
+        vec![ctx.alert_flow()],
+    ))
 }
 
 #[cfg(test)]

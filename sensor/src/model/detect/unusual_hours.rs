@@ -3,7 +3,7 @@
 //! [`HourProfile::expected_rate`]) with a tenth of the device's mean hourly rate. The
 //! burst factor grows with this hour's connections over that expectation.
 
-use super::{Context, Finding};
+use super::{Context, Finding, Scope};
 use crate::model::detector::Detector;
 use crate::model::hours::{HourProfile, hour_of_week};
 
@@ -18,7 +18,7 @@ const WEEKDAYS: [&str; 7] = [
 ];
 
 /// Scores the device's connections so far in the current hour.
-pub fn check(ctx: &Context, hours: &HourProfile) -> Option<Finding> {
+pub fn check(ctx: &Context, hours: &mut HourProfile) -> Option<Finding> {
     if !ctx.view.opens {
         return None;
     }
@@ -26,11 +26,12 @@ pub fn check(ctx: &Context, hours: &HourProfile) -> Option<Finding> {
     if current < ctx.config.detectors.unusual_hours_min_connections {
         return None;
     }
-    if hours.hour_of_day_hours() < 1.0 {
+    let summary = hours.summary();
+    if summary.hour_of_day_hours < 1.0 {
         return None;
     }
-    let expected = hours.expected_rate();
-    let mean = hours.mean_rate();
+    let expected = summary.expected_rate;
+    let mean = summary.mean_rate;
     let quiet_level = 0.1 * mean;
     let silence = if quiet_level > 0.0 {
         1.0 - (expected / quiet_level).min(1.0)
@@ -41,21 +42,24 @@ pub fn check(ctx: &Context, hours: &HourProfile) -> Option<Finding> {
     };
     let burst = 1.0 - (-f64::from(current) / (3.0 * (expected + 1.0))).exp();
     let score = silence * burst;
+    let scope = match ctx.admit(Detector::UnusualHours, score, Scope::default) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let bin = hour_of_week(hours.hour);
     let weekday = WEEKDAYS.get(bin / 24).copied().unwrap_or("?");
-    let explanation = ctx.explain(Detector::UnusualHours, score, || format!(
+    let explanation = format!(
         "{} made {current} connections in the hour from {weekday} {:02}:00 UTC, when it averages {expected:.2} per hour (its mean over all hours is {mean:.1}).",
         ctx.side.device,
         bin % 24
-    ));
-    Some(Finding {
-        detector: Detector::UnusualHours,
+    );
+    Some(Finding::alert(
+        Detector::UnusualHours,
         score,
-        endpoint: None,
-        dedup: None,
+        scope,
         explanation,
-        flows: vec![ctx.alert_flow()],
-    })
+        vec![ctx.alert_flow()],
+    ))
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Finding, FlowRing, MAX_TRACKERS, Trackers, protocol_name, saturate};
-use crate::model::bounded::make_room;
+use super::{Context, Finding, FlowRing, MAX_TRACKERS, Scope, Trackers, protocol_name, saturate};
+use crate::model::bounded::make_room_for;
 use crate::model::detector::Detector;
 use crate::model::flow_view::{Outcome, Role};
 
@@ -24,6 +24,27 @@ pub struct PortSweep {
     pub flows: FlowRing,
 }
 
+impl PortSweep {
+    /// Empties the sweep for a window that starts at `window_start_ns`, keeping the
+    /// capacity of its lists.
+    fn restart(&mut self, window_start_ns: u64) {
+        let PortSweep {
+            window_start_ns: start,
+            last_ns,
+            ports,
+            attempts,
+            failures,
+            flows,
+        } = self;
+        *start = window_start_ns;
+        *last_ns = 0;
+        ports.clear();
+        *attempts = 0;
+        *failures = 0;
+        flows.clear();
+    }
+}
+
 /// Counts the record in the device's sweep towards its peer and scores the sweep.
 pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     let view = ctx.view;
@@ -36,16 +57,11 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         return None;
     }
     let key = (ctx.side.peer, ctx.side.role);
-    if !trackers.vertical.contains_key(&key) {
-        make_room(&mut trackers.vertical, MAX_TRACKERS, |s| s.last_ns);
-    }
+    make_room_for(&mut trackers.vertical, &key, MAX_TRACKERS, |s| s.last_ns);
     let window_ns = crate::model::config::duration_ns(ctx.config.detectors.attempt_window);
     let sweep = trackers.vertical.entry(key).or_default();
     if ctx.now_ns.saturating_sub(sweep.window_start_ns) > window_ns {
-        *sweep = PortSweep {
-            window_start_ns: view.record.start_ns,
-            ..Default::default()
-        };
+        sweep.restart(view.record.start_ns);
     }
     sweep.last_ns = ctx.now_ns;
     let port = view.record.dst_port;
@@ -68,26 +84,31 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
         return None;
     }
     let score = score(ports, failure_ratio);
+    let scope = match ctx.admit(Detector::VerticalScan, score, || {
+        Scope::endpoint(ctx.side.peer.to_string())
+    }) {
+        Ok(scope) => scope,
+        Err(stopped) => return Some(stopped),
+    };
     let (scanner, target) = match ctx.side.role {
         Role::Client => (ctx.side.device, ctx.side.peer),
         Role::Server => (ctx.side.peer, ctx.side.device),
     };
     let secs = ctx.now_ns.saturating_sub(sweep.window_start_ns) as f64 / 1e9;
-    let explanation = ctx.explain(Detector::VerticalScan, score, || format!(
+    let explanation = format!(
         "{scanner} tried {ports} distinct {} ports on {target} in {secs:.0} s; {} of {} attempts failed ({:.0}%).",
         protocol_name(view.record.protocol),
         sweep.failures,
         sweep.attempts,
         failure_ratio * 100.0
-    ));
-    Some(Finding {
-        detector: Detector::VerticalScan,
+    );
+    Some(Finding::alert(
+        Detector::VerticalScan,
         score,
-        endpoint: Some(ctx.side.peer.to_string()),
-        dedup: None,
+        scope,
         explanation,
-        flows: sweep.flows.to_vec(),
-    })
+        sweep.flows.to_vec(),
+    ))
 }
 
 /// 0.6 at 12 ports, 0.9 at 30, 0.98 at 50, reduced by the square root of the failure
