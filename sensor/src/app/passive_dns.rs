@@ -4,6 +4,7 @@
 //! expiring by record TTL in packet time.
 
 use crate::hash::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt::Write as _;
 
 use crate::app::dns::{AnswerData, DnsExchange, DnsName, MAX_ANSWERS, rcode};
@@ -192,11 +193,17 @@ impl PassiveDns {
         );
         let expires_ns = now_ns.saturating_add(lifetime_ns);
 
-        if !self.entries.contains_key(&addr) {
+        // The address is looked up twice only when the map is full.
+        if self.entries.len() >= self.config.max_addresses && !self.entries.contains_key(&addr) {
             self.make_room(now_ns);
-            self.counters.added += 1;
         }
-        let entry = self.entries.entry(addr).or_default();
+        let entry = match self.entries.entry(addr) {
+            Entry::Occupied(occupied) => occupied.into_mut(),
+            Entry::Vacant(vacant) => {
+                self.counters.added += 1;
+                vacant.insert(AddressEntry::default())
+            }
+        };
         entry.last_resolved_ns = entry.last_resolved_ns.max(now_ns);
 
         let known = entry.names.iter().position(|n| *n.name == *name);

@@ -54,6 +54,7 @@ where
 /// Makes room for inserting `key` into a map bounded at `max`: when the map is full and
 /// lacks the key, evicts as [`make_room`] does. Returns the removed keys. The key is
 /// looked up only when the map is full, which saves a lookup per insert or update.
+#[inline]
 pub fn make_room_for<K, V>(
     map: &mut HashMap<K, V>,
     key: &K,

@@ -63,9 +63,19 @@ pub fn split_name(name: &str) -> Option<SplitName<'_>> {
         return None;
     }
     let registered = psl::domain_str(name)?;
-    let registered_label = registered.split('.').next().unwrap_or(registered);
+    // Byte searches, because a dot is one byte and `str` patterns cost more per call.
+    let label_end = registered
+        .bytes()
+        .position(|byte| byte == b'.')
+        .unwrap_or(registered.len());
+    let registered_label = registered.get(..label_end).unwrap_or(registered);
     let prefix_len = name.len().checked_sub(registered.len())?;
-    let subdomain = name.get(..prefix_len)?.trim_end_matches('.');
+    let prefix = name.get(..prefix_len)?;
+    let subdomain_end = prefix
+        .bytes()
+        .rposition(|byte| byte != b'.')
+        .map_or(0, |last| last + 1);
+    let subdomain = prefix.get(..subdomain_end)?;
     Some(SplitName {
         registered,
         registered_label,
@@ -218,6 +228,33 @@ mod tests {
         for (name, expected) in cases {
             let got = split_name(name).map(|s| (s.registered, s.registered_label, s.subdomain));
             assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn split_name_matches_str_patterns() {
+        /// Splits the label and subdomain with `str` patterns.
+        fn reference(name: &str) -> Option<(&str, &str, &str)> {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            let registered = psl::domain_str(name)?;
+            let label = registered.split('.').next().unwrap_or(registered);
+            let prefix_len = name.len().checked_sub(registered.len())?;
+            let subdomain = name.get(..prefix_len)?.trim_end_matches('.');
+            Some((registered, label, subdomain))
+        }
+        let names = [
+            "www.example.com",
+            "a..example.com",
+            "..example.com",
+            ".example.com",
+            "x.y.z.example.co.uk.",
+            "caf\u{e9}.example.org",
+            "xn--caf-dma.example",
+            "a.b.c.d.e.f.g.example.com",
+        ];
+        for name in names {
+            let got = split_name(name).map(|s| (s.registered, s.registered_label, s.subdomain));
+            assert_eq!(got, reference(name), "{name}");
         }
     }
 

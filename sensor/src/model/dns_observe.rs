@@ -8,10 +8,11 @@ use std::net::IpAddr;
 
 use super::detect::{Context, Finding, dga, dns_tunnelling};
 use super::device::Device;
-use super::dns_names::{DnsQuery, name_hash, qtype, split_name};
+use super::dns_names::{DnsQuery, name_hash, qtype};
 use super::fleet::{Fleet, FleetKey};
 use super::flow_view::Role;
 use super::services::ServiceKey;
+use super::split_cache::SplitCache;
 use crate::app::dns::{DnsName, MAX_LABEL_BYTES, MAX_NAME_BYTES};
 use crate::app::meta::DnsMeta;
 use crate::app::passive_dns::PassiveDns;
@@ -25,7 +26,7 @@ const NOERROR: u8 = 0;
 /// Returns the device's query in a flow record, for the DNS detectors. Only the first
 /// record of a flow counts, and only for a query name with a registered domain. PTR
 /// queries are skipped, because reverse lookups name addresses, not services.
-pub fn query_of<'a>(ctx: &Context<'a>) -> Option<DnsQuery<'a>> {
+pub fn query_of<'a>(ctx: &Context<'a>, names: &mut SplitCache) -> Option<DnsQuery<'a>> {
     let record = ctx.view.record;
     if !ctx.view.opens || ctx.side.role != Role::Client {
         return None;
@@ -35,11 +36,11 @@ pub fn query_of<'a>(ctx: &Context<'a>) -> Option<DnsQuery<'a>> {
         return None;
     }
     let name = dns.query.as_deref()?;
-    let split = split_name(name)?;
+    let (split, registered_hash) = names.split(name)?;
     Some(DnsQuery {
         name,
         split,
-        registered_hash: name_hash(split.registered),
+        registered_hash,
         qtype: dns.qtype,
         rcode: dns.rcode,
         response_bytes: record.dst_to_src.bytes,
@@ -156,21 +157,48 @@ fn is_plain_name(name: &str) -> bool {
     }
     let mut label = 0;
     for &byte in name.as_bytes() {
-        if byte == b'.' {
-            if label == 0 {
-                return false;
+        match NAME_BYTE_CLASSES[usize::from(byte)] {
+            LABEL_BYTE => {
+                label += 1;
+                if label > MAX_LABEL_BYTES {
+                    return false;
+                }
             }
-            label = 0;
-        } else if matches!(byte, 0x21..=0x7e) && byte != b'\\' && !byte.is_ascii_uppercase() {
-            label += 1;
-            if label > MAX_LABEL_BYTES {
-                return false;
+            DOT_BYTE => {
+                if label == 0 {
+                    return false;
+                }
+                label = 0;
             }
-        } else {
-            return false;
+            _ => return false,
         }
     }
     label > 0
+}
+
+/// Classes of the bytes of a plain name in [`NAME_BYTE_CLASSES`]: a byte that a
+/// `DnsName` writes unchanged inside a label, the label separator, and any other byte.
+const LABEL_BYTE: u8 = 1;
+const DOT_BYTE: u8 = 2;
+const OTHER_BYTE: u8 = 0;
+
+/// Class of every byte value, looked up once per byte of a query name.
+const NAME_BYTE_CLASSES: [u8; 256] = name_byte_classes();
+
+/// Builds [`NAME_BYTE_CLASSES`]: printable ASCII (0x21 to 0x7e) is a label byte,
+/// except `\\`, which starts an escape, and uppercase letters, which a `DnsName`
+/// lowercases.
+const fn name_byte_classes() -> [u8; 256] {
+    let mut classes = [OTHER_BYTE; 256];
+    let mut byte = 0x21;
+    while byte <= 0x7e {
+        if byte != b'\\' as usize && !(byte as u8).is_ascii_uppercase() {
+            classes[byte] = LABEL_BYTE;
+        }
+        byte += 1;
+    }
+    classes[b'.' as usize] = DOT_BYTE;
+    classes
 }
 
 /// Fleet key of a registered domain.
@@ -331,6 +359,18 @@ mod tests {
                 .map(|name| name.to_string());
             let got = presentation_of(text).map(Cow::into_owned);
             assert_eq!(got, expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn presentation_matches_dns_name_for_ascii() {
+        for byte in 0u8..=0x7f {
+            let text = format!("a{}b.example", char::from(byte));
+            let expected = DnsName::from_dotted(&text)
+                .filter(|_| !text.contains('\\'))
+                .map(|name| name.to_string());
+            let got = presentation_of(&text).map(Cow::into_owned);
+            assert_eq!(got, expected, "byte {byte:#04x}");
         }
     }
 

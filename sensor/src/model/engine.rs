@@ -29,7 +29,9 @@ use super::flow_view::{FlowView, Outcome, Role, Side, is_group_or_unspecified};
 use super::gate::{Findings, Gate};
 use super::home_nets::HomeNets;
 use super::peers::{PeerKey, PeerStats};
+use super::port_set::DetectorPorts;
 use super::services::ServiceKey;
+use super::split_cache::{SPLIT_CACHE_SLOTS, SplitCache};
 use super::state::{MODEL_STATE_VERSION, ModelState, RestoreError};
 use super::stats::ModelStats;
 use crate::app::passive_dns::PassiveDns;
@@ -44,6 +46,8 @@ pub struct Model {
     config: ModelConfig,
     /// `config.home_nets`, prepared for the per-record membership tests.
     home: HomeNets,
+    /// The port lists of `config`, prepared alike.
+    ports: DetectorPorts,
     devices: HashMap<DeviceKey, Device>,
     fleet: Fleet,
     cooldown: Cooldown,
@@ -55,6 +59,8 @@ pub struct Model {
     stats: ModelStats,
     /// Unanswered flows of home sources that are not devices yet (not persisted).
     held: HashMap<DeviceKey, Vec<FlowRecord>>,
+    /// Registered domains of recent DNS query names (not persisted).
+    split_cache: SplitCache,
 }
 
 /// Unanswered flows after which an unknown home source counts as a device.
@@ -66,6 +72,7 @@ impl Model {
     pub fn new(config: ModelConfig) -> Model {
         Model {
             home: HomeNets::new(&config.home_nets),
+            ports: DetectorPorts::new(&config),
             config,
             devices: HashMap::default(),
             fleet: Fleet::default(),
@@ -75,6 +82,7 @@ impl Model {
             last_maintenance_ns: 0,
             stats: ModelStats::default(),
             held: HashMap::default(),
+            split_cache: SplitCache::new(SPLIT_CACHE_SLOTS),
         }
     }
 
@@ -315,7 +323,7 @@ impl Model {
         };
         let target_serves_port = peer_home
             && side.role == Role::Client
-            && self.config.admin_ports.contains(&record.dst_port)
+            && self.ports.admin.contains(record.dst_port)
             && self
                 .devices
                 .get(&DeviceKey {
@@ -333,12 +341,13 @@ impl Model {
         } else {
             endpoint_key(&self.home, &edge)
         };
-        self.make_room_for(key, now);
+        self.make_room_for(key);
         let window_ns = self.config.window_ns();
         let learning_ns = self.config.learning_ns();
-        let Some(device) = self.devices.get_mut(&key) else {
-            return;
-        };
+        let device = self
+            .devices
+            .entry(key)
+            .or_insert_with(|| Device::new(now, window_ns));
         device.roll_to(now, window_ns);
         let edge_before = device.peers.get(&edge).copied();
         let window_start_ns = device.volume.window.saturating_mul(window_ns);
@@ -353,6 +362,7 @@ impl Model {
         );
         let ctx = Context {
             config: &self.config,
+            ports: &self.ports,
             view,
             side,
             now_ns: now,
@@ -410,7 +420,7 @@ impl Model {
             service_others,
             device.novelty.services,
         ));
-        let dns_query = dns_observe::query_of(&ctx);
+        let dns_query = dns_observe::query_of(&ctx, &mut self.split_cache);
         let own_dns_query = dns_query.filter(|_| !dns_observe::serves_dns(device));
         if let Some(query) = &own_dns_query {
             for finding in dns_observe::check(&ctx, query, device, &self.fleet) {
@@ -452,25 +462,21 @@ impl Model {
         self.emit(key, now, findings, alerts);
     }
 
-    /// Inserts the device if it is new, evicting the least recently seen eighth of the
-    /// devices first when the model is full.
-    fn make_room_for(&mut self, key: DeviceKey, now: u64) {
-        if self.devices.contains_key(&key) {
+    /// Evicts the least recently seen eighth of the devices when the model is full
+    /// and `key` is a new device, so that the caller can insert it.
+    fn make_room_for(&mut self, key: DeviceKey) {
+        let max = self.config.max_devices.max(1);
+        if self.devices.len() < max || self.devices.contains_key(&key) {
             return;
         }
-        let max = self.config.max_devices.max(1);
-        if self.devices.len() >= max {
-            let count = (max / 8).max(1);
-            for evicted in oldest_keys(&self.devices, count, |d| d.last_seen_ns) {
-                self.passive_dns.remove(&evicted);
-                if let Some(device) = self.devices.remove(&evicted) {
-                    self.forget_in_fleet(&device);
-                    self.stats.devices_evicted += 1;
-                }
+        let count = (max / 8).max(1);
+        for evicted in oldest_keys(&self.devices, count, |d| d.last_seen_ns) {
+            self.passive_dns.remove(&evicted);
+            if let Some(device) = self.devices.remove(&evicted) {
+                self.forget_in_fleet(&device);
+                self.stats.devices_evicted += 1;
             }
         }
-        self.devices
-            .insert(key, Device::new(now, self.config.window_ns()));
     }
 
     /// Returns the name that the device's own DNS responses gave for the endpoint's
@@ -564,8 +570,7 @@ fn learn(
         if rare && view.outcome != Outcome::Failed {
             device.novelty.rare_contacts = device.novelty.rare_contacts.saturating_add(1);
         }
-        let is_admin = || config.admin_ports.contains(&view.record.dst_port);
-        if ctx.peer_home && view.has_ports() && is_admin() {
+        if ctx.peer_home && view.has_ports() && ctx.ports.admin.contains(view.record.dst_port) {
             device.novelty.admin_edges = device.novelty.admin_edges.saturating_add(1);
         }
     }

@@ -31,7 +31,7 @@ impl HomeNets {
         home
     }
 
-    /// Whether `addr` is inside one of the networks. An IPv4 address is never inside
+    /// Returns whether `addr` is inside one of the networks. An IPv4 address is never inside
     /// an IPv6 network (not even as `::ffff:a.b.c.d`), as with `IpNet::contains`.
     pub fn contains(&self, addr: IpAddr) -> bool {
         match addr {

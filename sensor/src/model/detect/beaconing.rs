@@ -58,6 +58,10 @@ pub fn check(ctx: &Context, trackers: &mut Trackers, fleet_others: u32) -> Optio
     if series.starts.len() >= SERIES_LEN {
         series.starts.pop_front();
         series.sizes.pop_front();
+    } else if series.starts.capacity() == 0 {
+        // One allocation each of the final size, where growing would take three.
+        series.starts.reserve_exact(SERIES_LEN);
+        series.sizes.reserve_exact(SERIES_LEN);
     }
     series.starts.push_back(record.flow_start_ns);
     series.sizes.push_back(

@@ -56,7 +56,7 @@ pub fn check(ctx: &Context, trackers: &mut Trackers) -> Option<Finding> {
     if !view.opens || record.protocol != 6 || !view.initiator_known() || ctx.peer_group {
         return None;
     }
-    if !ctx.config.auth_ports.contains(&record.dst_port) {
+    if !ctx.ports.auth.contains(record.dst_port) {
         return None;
     }
     // A monitored client attacking a monitored server: the server gets the alert.

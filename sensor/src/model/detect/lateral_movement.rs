@@ -35,7 +35,7 @@ pub fn check(ctx: &Context, edge: EdgeContext) -> Option<Finding> {
     if !view.has_ports() || !view.initiator_known() || ctx.edge_before.is_some() {
         return None;
     }
-    if !ctx.config.admin_ports.contains(&record.dst_port) {
+    if !ctx.ports.admin.contains(record.dst_port) {
         return None;
     }
     let rate = hourly_rate(edge.admin_edges, ctx.hours_known);

@@ -30,6 +30,7 @@ use super::detector::Detector;
 use super::flow_view::{FlowView, Role, Side};
 use super::gate::{Gate, Verdict};
 use super::peers::{PeerKey, PeerStats};
+use super::port_set::DetectorPorts;
 
 /// Short-term trackers kept per device and per tracker map.
 pub const MAX_TRACKERS: usize = 256;
@@ -39,6 +40,8 @@ const NS_PER_HOUR: f64 = 3_600_000_000_000.0;
 /// One flow record as seen by one device, with what the baseline knew before it.
 pub struct Context<'a> {
     pub config: &'a ModelConfig,
+    /// The port lists of `config`, as sets.
+    pub ports: &'a DetectorPorts,
     pub view: &'a FlowView<'a>,
     pub side: Side,
     /// Packet time of the record's end.
@@ -93,7 +96,7 @@ impl Context<'_> {
     }
 }
 
-/// Where a finding applies.
+/// The endpoint and cooldown scope of a finding.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scope {
     /// The peer or `peer:port` concerned, written into the alert.
@@ -103,7 +106,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// A scope of the endpoint alone.
+    /// Returns a scope of the endpoint alone.
     pub fn endpoint(endpoint: String) -> Scope {
         Scope {
             endpoint: Some(endpoint),
@@ -111,7 +114,7 @@ impl Scope {
         }
     }
 
-    /// A scope without endpoint, deduplicated by `dedup`.
+    /// Returns a scope without endpoint, deduplicated by `dedup`.
     pub fn dedup(dedup: impl Into<String>) -> Scope {
         Scope {
             endpoint: None,
@@ -139,7 +142,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding that becomes an alert.
+    /// Returns a finding that becomes an alert.
     pub fn alert(
         detector: Detector,
         score: f64,
@@ -157,7 +160,7 @@ impl Finding {
         }
     }
 
-    /// A finding that the gate stopped, without evidence.
+    /// Returns a finding that the gate stopped, without evidence.
     pub fn stopped(detector: Detector, score: f64, verdict: Verdict) -> Finding {
         Finding {
             detector,
@@ -180,6 +183,10 @@ impl FlowRing {
     pub fn push(&mut self, flow: AlertFlow) {
         if self.flows.len() >= MAX_ALERT_FLOWS {
             self.flows.pop_front();
+        } else if self.flows.capacity() == 0 {
+            // One allocation of the final size, where growing one flow at a time
+            // would allocate three times and end with room for 16.
+            self.flows.reserve_exact(MAX_ALERT_FLOWS);
         }
         self.flows.push_back(flow);
     }

@@ -40,8 +40,14 @@ pub fn check(ctx: &Context, hours: &mut HourProfile) -> Option<Finding> {
     } else {
         1.0
     };
-    let burst = 1.0 - (-f64::from(current) / (3.0 * (expected + 1.0))).exp();
-    let score = silence * burst;
+    // The burst is in [0, 1) for the finite, non-negative rates of a valid profile,
+    // so an hour that is not silent scores 0 without the exponential.
+    let score = if silence == 0.0 {
+        0.0
+    } else {
+        let burst = 1.0 - (-f64::from(current) / (3.0 * (expected + 1.0))).exp();
+        silence * burst
+    };
     let scope = match ctx.admit(Detector::UnusualHours, score, Scope::default) {
         Ok(scope) => scope,
         Err(stopped) => return Some(stopped),
