@@ -4,6 +4,7 @@
 //! from vowels, consonant runs and letter-digit mixing. Pure functions of the name.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::LazyLock;
 
 /// DNS query types the detectors treat specially.
 pub mod qtype {
@@ -104,6 +105,13 @@ pub fn shannon_entropy(text: &str) -> f64 {
         return 0.0;
     }
 
+    // The terms of this total, when the table has them.
+    let row_start = total as usize * TERM_ROW;
+    let terms = if total as usize <= TERM_TABLE_MAX_TOTAL {
+        ENTROPY_TERMS.get(row_start..row_start + TERM_ROW)
+    } else {
+        None
+    };
     let total = f64::from(total);
     let mut words = seen.into_iter().enumerate();
     let (mut base, mut bits) = (0usize, 0u64);
@@ -119,10 +127,38 @@ pub fn shannon_entropy(text: &str) -> f64 {
 
     present
         .map(|byte| {
-            let p = f64::from(counts[byte]) / total;
-            -p * p.log2()
+            let count = counts[byte];
+            let from_table = terms.and_then(|row| row.get(count as usize));
+            from_table.map_or_else(|| entropy_term(count, total), |term| *term)
         })
         .sum()
+}
+
+/// Character counts up to which [`shannon_entropy`] takes its terms from a table.
+const TERM_TABLE_MAX_TOTAL: usize = 64;
+
+/// Length of a row of [`ENTROPY_TERMS`]: counts 0 to the maximum total.
+const TERM_ROW: usize = TERM_TABLE_MAX_TOTAL + 1;
+
+/// [`entropy_term`] of every count and total up to [`TERM_TABLE_MAX_TOTAL`], at
+/// `total * TERM_ROW + count`. The same expression gives the same bits, and the
+/// logarithm was most of the cost of the entropy of a query name.
+static ENTROPY_TERMS: LazyLock<Box<[f64]>> = LazyLock::new(|| {
+    let mut terms = vec![0.0; TERM_ROW * TERM_ROW];
+    for total in 1..=TERM_TABLE_MAX_TOTAL as u32 {
+        for count in 1..=total {
+            if let Some(term) = terms.get_mut(total as usize * TERM_ROW + count as usize) {
+                *term = entropy_term(count, f64::from(total));
+            }
+        }
+    }
+    terms.into_boxed_slice()
+});
+
+/// Computes one term of the entropy sum: −p × log2(p) for p = `count` / `total`.
+fn entropy_term(count: u32, total: f64) -> f64 {
+    let p = f64::from(count) / total;
+    -p * p.log2()
 }
 
 /// Scores how random one label looks, in [0, 1]. Letters score by a low share of vowels (about
@@ -305,6 +341,42 @@ mod tests {
                 shannon_entropy(text).to_bits(),
                 reference(text).to_bits(),
                 "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn entropy_terms_match_direct() {
+        for total in 1..=TERM_TABLE_MAX_TOTAL as u32 {
+            for count in 1..=total {
+                let index = total as usize * TERM_ROW + count as usize;
+                assert_eq!(
+                    ENTROPY_TERMS[index].to_bits(),
+                    entropy_term(count, f64::from(total)).to_bits(),
+                    "{count}/{total}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn entropy_around_table_edge() {
+        for len in [63, 64, 65, 66] {
+            let text: String = (0..len).map(|i| char::from(b'a' + (i % 7) as u8)).collect();
+            let mut counts = [0u32; 256];
+            for byte in text.bytes() {
+                counts[usize::from(byte)] += 1;
+            }
+            let total = f64::from(len as u32);
+            let expected: f64 = counts
+                .iter()
+                .filter(|&&count| count > 0)
+                .map(|&count| entropy_term(count, total))
+                .sum();
+            assert_eq!(
+                shannon_entropy(&text).to_bits(),
+                expected.to_bits(),
+                "{len}"
             );
         }
     }
