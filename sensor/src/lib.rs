@@ -5,6 +5,7 @@ pub mod app;
 pub mod capture;
 pub mod cli;
 pub mod decap;
+pub mod decimal;
 pub mod fixture;
 pub mod flow;
 pub mod hash;

@@ -7,7 +7,7 @@ pub mod key;
 mod list;
 mod record;
 mod table;
-mod time;
+pub(crate) mod time;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -1,182 +1,249 @@
 //! Flow records as JSON text, written directly: the same bytes as serde_json
 //! gives for `FlowRecord`'s `Serialize` (a test checks), at a fraction of the
 //! cost. serde_json scans every key for characters to escape and formats each
-//! value through its serializer. Here the keys are constants, and numbers and
-//! addresses go straight into the buffer. Only the application metadata
-//! (`dns`, `http`, `tls`), present on few records, goes through serde_json.
-//! Writing records was the largest cost of the writer thread.
+//! value through its serializer. Here the keys are constants, numbers and
+//! addresses go straight into the buffer, and strings are escaped as
+//! serde_json escapes them. Writing records was the largest cost of the
+//! writer thread.
+//!
+//! The writers here and in `meta_json` and `time_text` are
+//! `#[inline(always)]` into [`RecordJson::write_line`], so that the write
+//! position of the [`JsonBuf`] stays in a register for the whole record.
 
 use std::{io::Write, net::IpAddr};
 
-use crate::flow::{DirectionCounters, EndReason, FlowRecord, Rfc3339};
+use crate::flow::{DirectionCounters, EndReason, FlowRecord};
+use crate::output::json_buf::JsonBuf;
+use crate::output::json_string::put_str;
+use crate::output::meta_json::{put_dns, put_http, put_tls};
+use crate::output::time_text::TimeText;
 
-/// Appends `record` as one JSON object, without a line end.
-pub fn write_record(out: &mut Vec<u8>, record: &FlowRecord) -> serde_json::Result<()> {
-    out.extend_from_slice(b"{\"schema_version\":");
-    push_u64(out, u64::from(record.schema_version));
-    out.extend_from_slice(b",\"reason\":\"");
-    out.extend_from_slice(reason_label(record.reason).as_bytes());
-    out.extend_from_slice(b"\",\"vni\":");
-    push_u64(out, u64::from(record.vni));
-    out.extend_from_slice(b",\"protocol\":");
-    push_u64(out, u64::from(record.protocol));
-    out.extend_from_slice(b",\"src_addr\":");
-    push_addr(out, record.src_addr);
-    out.extend_from_slice(b",\"dst_addr\":");
-    push_addr(out, record.dst_addr);
-    out.extend_from_slice(b",\"src_port\":");
-    push_u64(out, u64::from(record.src_port));
-    out.extend_from_slice(b",\"dst_port\":");
-    push_u64(out, u64::from(record.dst_port));
-
-    if let Some(icmp_type) = record.icmp_type {
-        out.extend_from_slice(b",\"icmp_type\":");
-        push_u64(out, u64::from(icmp_type));
-    }
-    if let Some(icmp_id) = record.icmp_id {
-        out.extend_from_slice(b",\"icmp_id\":");
-        push_u64(out, u64::from(icmp_id));
-    }
-
-    out.extend_from_slice(b",\"start\":");
-    push_time(out, record.start);
-    out.extend_from_slice(b",\"start_ns\":");
-    push_u64(out, record.start_ns);
-    out.extend_from_slice(b",\"end\":");
-    push_time(out, record.end);
-    out.extend_from_slice(b",\"end_ns\":");
-    push_u64(out, record.end_ns);
-    out.extend_from_slice(b",\"flow_start\":");
-    push_time(out, record.flow_start);
-    out.extend_from_slice(b",\"flow_start_ns\":");
-    push_u64(out, record.flow_start_ns);
-    out.extend_from_slice(b",\"sequence\":");
-    push_u64(out, u64::from(record.sequence));
-
-    if let Some(state) = record.tcp_state {
-        out.extend_from_slice(b",\"tcp_state\":");
-        serde_json::to_writer(&mut *out, state)?;
-    }
-    out.extend_from_slice(b",\"src_to_dst\":");
-    push_counters(out, &record.src_to_dst);
-    out.extend_from_slice(b",\"dst_to_src\":");
-    push_counters(out, &record.dst_to_src);
-
-    if let Some(name) = &record.dst_name {
-        out.extend_from_slice(b",\"dst_name\":");
-        serde_json::to_writer(&mut *out, name)?;
-    }
-    if let Some(dns) = &record.dns {
-        out.extend_from_slice(b",\"dns\":");
-        serde_json::to_writer(&mut *out, dns)?;
-    }
-    if let Some(http) = &record.http {
-        out.extend_from_slice(b",\"http\":");
-        serde_json::to_writer(&mut *out, http)?;
-    }
-    if let Some(tls) = &record.tls {
-        out.extend_from_slice(b",\"tls\":");
-        serde_json::to_writer(&mut *out, tls)?;
-    }
-    out.push(b'}');
-    Ok(())
+/// A writer of flow records as JSON, keeping the text of recent times.
+#[derive(Clone, Debug, Default)]
+pub struct RecordJson {
+    times: TimeText,
 }
 
-fn push_counters(out: &mut Vec<u8>, counters: &DirectionCounters) {
-    out.extend_from_slice(b"{\"packets\":");
-    push_u64(out, counters.packets);
-    out.extend_from_slice(b",\"bytes\":");
-    push_u64(out, counters.bytes);
-    out.extend_from_slice(b",\"payload_bytes\":");
-    push_u64(out, counters.payload_bytes);
-    if let Some(first) = counters.first {
-        out.extend_from_slice(b",\"first\":");
-        push_time(out, first);
+impl RecordJson {
+    /// Writes `record` as one JSON line at the start of `room`. Returns its
+    /// length, or `None` when it did not fit.
+    #[inline(never)]
+    pub fn write_line(&mut self, room: &mut [u8], record: &FlowRecord) -> Option<usize> {
+        let mut out = JsonBuf::new(room);
+        self.write(&mut out, record);
+        out.put_byte(b'\n');
+        out.finish()
     }
-    if let Some(first_ns) = counters.first_ns {
-        out.extend_from_slice(b",\"first_ns\":");
-        push_u64(out, first_ns);
+
+    /// Appends `record` as one JSON object, without a line end.
+    #[inline(always)]
+    fn write(&mut self, out: &mut JsonBuf, record: &FlowRecord) {
+        out.put(b"{\"schema_version\":");
+        out.put_u64(u64::from(record.schema_version));
+        out.put(b",\"reason\":");
+        put_reason(out, record.reason);
+        out.put(b",\"vni\":");
+        out.put_u64(u64::from(record.vni));
+        out.put(b",\"protocol\":");
+        out.put_u64(u64::from(record.protocol));
+        out.put(b",\"src_addr\":");
+        put_addr(out, record.src_addr);
+        out.put(b",\"dst_addr\":");
+        put_addr(out, record.dst_addr);
+        out.put(b",\"src_port\":");
+        out.put_u64(u64::from(record.src_port));
+        out.put(b",\"dst_port\":");
+        out.put_u64(u64::from(record.dst_port));
+
+        if let Some(icmp_type) = record.icmp_type {
+            out.put(b",\"icmp_type\":");
+            out.put_u64(u64::from(icmp_type));
+        }
+        if let Some(icmp_id) = record.icmp_id {
+            out.put(b",\"icmp_id\":");
+            out.put_u64(u64::from(icmp_id));
+        }
+
+        let times = &mut self.times;
+        out.put(b",\"start\":");
+        times.put_time(out, record.start);
+        out.put(b",\"start_ns\":");
+        times.put_ns(out, record.start_ns);
+        out.put(b",\"end\":");
+        times.put_time(out, record.end);
+        out.put(b",\"end_ns\":");
+        times.put_ns(out, record.end_ns);
+        out.put(b",\"flow_start\":");
+        times.put_time(out, record.flow_start);
+        out.put(b",\"flow_start_ns\":");
+        times.put_ns(out, record.flow_start_ns);
+        out.put(b",\"sequence\":");
+        out.put_u64(u64::from(record.sequence));
+
+        if let Some(state) = record.tcp_state {
+            out.put(b",\"tcp_state\":");
+            put_str(out, state);
+        }
+        out.put(b",\"src_to_dst\":");
+        self.put_counters(out, &record.src_to_dst);
+        out.put(b",\"dst_to_src\":");
+        self.put_counters(out, &record.dst_to_src);
+
+        if let Some(name) = &record.dst_name {
+            out.put(b",\"dst_name\":");
+            put_str(out, name);
+        }
+        if let Some(dns) = &record.dns {
+            out.put(b",\"dns\":");
+            put_dns(out, dns);
+        }
+        if let Some(http) = &record.http {
+            out.put(b",\"http\":");
+            put_http(out, http);
+        }
+        if let Some(tls) = &record.tls {
+            out.put(b",\"tls\":");
+            put_tls(out, tls);
+        }
+        out.put_byte(b'}');
     }
-    if let Some(last) = counters.last {
-        out.extend_from_slice(b",\"last\":");
-        push_time(out, last);
+
+    #[inline(always)]
+    fn put_counters(&mut self, out: &mut JsonBuf, counters: &DirectionCounters) {
+        let times = &mut self.times;
+        out.put(b"{\"packets\":");
+        out.put_u64(counters.packets);
+        out.put(b",\"bytes\":");
+        out.put_u64(counters.bytes);
+        out.put(b",\"payload_bytes\":");
+        out.put_u64(counters.payload_bytes);
+
+        if let Some(first) = counters.first {
+            out.put(b",\"first\":");
+            times.put_time(out, first);
+        }
+        if let Some(first_ns) = counters.first_ns {
+            out.put(b",\"first_ns\":");
+            times.put_ns(out, first_ns);
+        }
+        if let Some(last) = counters.last {
+            out.put(b",\"last\":");
+            times.put_time(out, last);
+        }
+        if let Some(last_ns) = counters.last_ns {
+            out.put(b",\"last_ns\":");
+            times.put_ns(out, last_ns);
+        }
+
+        out.put(b",\"tcp_flags\":");
+        out.put_u64(u64::from(counters.tcp_flags));
+        out.put(b",\"truncated\":");
+        out.put_u64(counters.truncated);
+        out.put(b",\"duplicates\":");
+        out.put_u64(counters.duplicates);
+        out.put_byte(b'}');
     }
-    if let Some(last_ns) = counters.last_ns {
-        out.extend_from_slice(b",\"last_ns\":");
-        push_u64(out, last_ns);
-    }
-    out.extend_from_slice(b",\"tcp_flags\":");
-    push_u64(out, u64::from(counters.tcp_flags));
-    out.extend_from_slice(b",\"truncated\":");
-    push_u64(out, counters.truncated);
-    out.extend_from_slice(b",\"duplicates\":");
-    push_u64(out, counters.duplicates);
-    out.push(b'}');
 }
 
-/// Returns the serde name of `reason` (`rename_all = "snake_case"`).
-fn reason_label(reason: EndReason) -> &'static str {
+/// Appends the quoted serde name of `reason` (`rename_all = "snake_case"`).
+#[inline(always)]
+fn put_reason(out: &mut JsonBuf, reason: EndReason) {
     match reason {
-        EndReason::Idle => "idle",
-        EndReason::Active => "active",
-        EndReason::TcpEnd => "tcp_end",
-        EndReason::Evicted => "evicted",
-        EndReason::Shutdown => "shutdown",
+        EndReason::Idle => out.put(b"\"idle\""),
+        EndReason::Active => out.put(b"\"active\""),
+        EndReason::TcpEnd => out.put(b"\"tcp_end\""),
+        EndReason::Evicted => out.put(b"\"evicted\""),
+        EndReason::Shutdown => out.put(b"\"shutdown\""),
     }
-}
-
-fn push_time(out: &mut Vec<u8>, time: Rfc3339) {
-    out.push(b'"');
-    out.extend_from_slice(&time.text());
-    out.push(b'"');
 }
 
 /// Writes an address in its standard text form, quoted. Neither form contains a
 /// character that JSON escapes.
-fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
-    out.push(b'"');
+#[inline(always)]
+fn put_addr(out: &mut JsonBuf, addr: IpAddr) {
     match addr {
-        IpAddr::V4(v4) => {
-            for (index, octet) in v4.octets().into_iter().enumerate() {
-                if index > 0 {
-                    out.push(b'.');
-                }
-                push_u64(out, u64::from(octet));
-            }
-        }
-        // Writing to a Vec cannot fail.
-        IpAddr::V6(v6) => {
-            let _ = write!(out, "{v6}");
-        }
+        IpAddr::V4(v4) => put_ipv4(out, v4.octets()),
+        IpAddr::V6(v6) => put_ipv6(out, v6),
     }
-    out.push(b'"');
 }
 
-fn push_u64(out: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        if let Some(digit) = digits.get_mut(start) {
-            *digit = b'0' + (value % 10) as u8;
+/// Writes the standard text form of `addr` (`Display`), quoted.
+#[inline(always)]
+fn put_ipv6(out: &mut JsonBuf, addr: std::net::Ipv6Addr) {
+    let (text, len) = quoted_ipv6(addr);
+    out.put_prefix(&text, len);
+}
+
+/// Room for the quoted IPv6 text: at most 39 characters (eight groups of four
+/// hex digits, and `::ffff:` with a dotted quad is shorter), the quotes, and
+/// spare bytes.
+const QUOTED_IPV6_MAX: usize = 48;
+
+/// Returns the quoted text of `addr` at the start of the array, and its length.
+fn quoted_ipv6(addr: std::net::Ipv6Addr) -> ([u8; QUOTED_IPV6_MAX], usize) {
+    let mut text = [0u8; QUOTED_IPV6_MAX];
+    let mut rest = &mut text[..];
+    // The maximum length, 41 bytes with the quotes, fits, so writing to the
+    // slice does not fail.
+    let _ = write!(rest, "\"{addr}\"");
+    let len = QUOTED_IPV6_MAX - rest.len();
+    (text, len)
+}
+
+/// Maximum length of a quoted IPv4 text: `"255.255.255.255"`.
+const QUOTED_IPV4_MAX: usize = 17;
+
+/// Writes the dotted quad into a buffer of the longest length with copies of
+/// constant size, then appends the buffer and cuts the unused end.
+#[inline(always)]
+fn put_ipv4(out: &mut JsonBuf, octets: [u8; 4]) {
+    let mut text = [b'"'; QUOTED_IPV4_MAX + 3];
+    let mut len = 1;
+    for (index, octet) in octets.into_iter().enumerate() {
+        let (digits, count) = OCTETS[usize::from(octet)];
+        if let Some(slot) = text.get_mut(len..len + 4) {
+            slot.copy_from_slice(&digits);
         }
-        value /= 10;
-        if value == 0 {
-            break;
+        len += usize::from(count);
+        if let Some(separator) = text.get_mut(len) {
+            *separator = if index < 3 { b'.' } else { b'"' };
         }
+        len += 1;
     }
-    out.extend_from_slice(digits.get(start..).unwrap_or(&[]));
+    out.put_prefix(&text, len);
+}
+
+/// The decimal digits of each octet at the start of four bytes, and their count.
+const OCTETS: [([u8; 4], u8); 256] = make_octets();
+
+const fn make_octets() -> [([u8; 4], u8); 256] {
+    let mut octets = [([0u8; 4], 0u8); 256];
+    let mut value = 0;
+    while value < 256 {
+        let (hundreds, tens, ones) = (
+            b'0' + (value / 100) as u8,
+            b'0' + (value / 10 % 10) as u8,
+            b'0' + (value % 10) as u8,
+        );
+        octets[value] = match value {
+            0..=9 => ([ones, 0, 0, 0], 1),
+            10..=99 => ([tens, ones, 0, 0], 2),
+            _ => ([hundreds, tens, ones, 0], 3),
+        };
+        value += 1;
+    }
+    octets
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::app::meta::{DnsMeta, HttpMeta, TlsMeta};
-    use crate::flow::testing;
+    use crate::flow::{Rfc3339, testing};
+    use crate::output::json_buf::written_by;
 
     fn same_as_serde(record: &FlowRecord) {
-        let mut ours = Vec::new();
-        write_record(&mut ours, record).expect("written");
+        let ours = written_by(|out| RecordJson::default().write(out, record));
         let theirs = serde_json::to_vec(record).expect("serialized");
         assert_eq!(
             String::from_utf8_lossy(&ours),
@@ -239,6 +306,80 @@ mod tests {
                 }),
                 http: Some(HttpMeta::default()),
                 tls: (index % 2 == 0).then(TlsMeta::default),
+                ..testing::record()
+            };
+            same_as_serde(&record);
+        }
+    }
+
+    #[test]
+    fn records_in_sequence_match_serde() {
+        // One writer for all records, so each starts from the times cached by
+        // the one before.
+        let mut json = RecordJson::default();
+        let mut ns = 1_740_960_000_000_000_000u64;
+        for step in 0..2_000u64 {
+            ns = ns.wrapping_add(step.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 30);
+            let later = ns.saturating_add(step % 5 * 300_000_000);
+            let record = FlowRecord {
+                start: Rfc3339(ns),
+                start_ns: ns,
+                end: Rfc3339(later),
+                // A number that differs from its time, as the type allows.
+                end_ns: later + step % 2,
+                flow_start: Rfc3339(ns - step % 3 * 86_400_000_000_000),
+                flow_start_ns: ns - step % 3 * 86_400_000_000_000,
+                src_to_dst: counters(step, later),
+                dst_to_src: counters(step % 2, ns),
+                ..testing::record()
+            };
+            let ours = written_by(|out| json.write(out, &record));
+            let theirs = serde_json::to_vec(&record).expect("serialized");
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs),
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_octet_matches_display() {
+        for octet in 0..=u8::MAX {
+            let addrs = [
+                [octet, 0, 0, 0],
+                [0, octet, 0, 0],
+                [0, 0, octet, 0],
+                [255, 255, 255, octet],
+            ];
+            for octets in addrs {
+                let ours = written_by(|out| put_addr(out, IpAddr::from(octets)));
+                let expected = format!("\"{}\"", IpAddr::from(octets));
+                assert_eq!(String::from_utf8_lossy(&ours), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_forms_match_serde() {
+        let addrs = [
+            "::",
+            "::1",
+            "1::",
+            "::ffff:192.0.2.1",
+            "::192.0.2.1",
+            "64:ff9b::192.0.2.1",
+            "fe80::1:2",
+            "2001:db8::",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:db8:85a3:8d3:1319:8a2e:370:7348",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "1:0:0:2::3",
+        ];
+        for addr in addrs {
+            let record = FlowRecord {
+                src_addr: addr.parse().expect("address"),
+                dst_addr: addr.parse().expect("address"),
                 ..testing::record()
             };
             same_as_serde(&record);
