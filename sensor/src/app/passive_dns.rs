@@ -5,7 +5,6 @@
 
 use crate::hash::HashMap;
 use std::collections::hash_map::Entry;
-use std::fmt::Write as _;
 
 use crate::app::dns::{AnswerData, DnsExchange, DnsName, MAX_ANSWERS, rcode};
 use crate::flow::Addr;
@@ -93,9 +92,9 @@ pub struct PassiveDns {
     counters: PassiveDnsCounters,
     /// Latest packet time seen by `insert` or `expire`; `lookup` hides names expired at it.
     now_ns: u64,
-    /// Presentation form of the name being inserted, reused so refreshing a known name
-    /// allocates nothing.
-    scratch: String,
+    /// Presentation form of the name being inserted (ASCII), reused so refreshing a
+    /// known name allocates nothing.
+    scratch: Vec<u8>,
 }
 
 impl PassiveDns {
@@ -110,7 +109,7 @@ impl PassiveDns {
             config,
             counters: PassiveDnsCounters::default(),
             now_ns: 0,
-            scratch: String::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -174,18 +173,21 @@ impl PassiveDns {
     /// Records that `name` resolved to `addr` with a TTL of `ttl_s` seconds at packet time
     /// `now_ns`, and makes it the first name of `addr`.
     pub fn insert(&mut self, addr: Addr, name: &DnsName, ttl_s: u32, now_ns: u64) {
-        let mut text = std::mem::take(&mut self.scratch);
-        text.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(text, "{name}");
-        self.insert_presentation(addr, &text, ttl_s, now_ns);
-        self.scratch = text;
+        self.scratch.clear();
+        name.write_text(&mut self.scratch);
+        self.insert_scratch(addr, ttl_s, now_ns);
     }
 
-    /// Does what [`PassiveDns::insert`] does, for a name given in presentation form
-    /// (the `Display` text of a [`DnsName`]). Callers that hold the name as text save
-    /// the formatting.
-    pub fn insert_presentation(&mut self, addr: Addr, name: &str, ttl_s: u32, now_ns: u64) {
+    /// Records a name as [`PassiveDns::insert`] does, given its presentation
+    /// form `text` (the text of `DnsName`'s `Display`).
+    pub fn insert_presentation(&mut self, addr: Addr, text: &str, ttl_s: u32, now_ns: u64) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(text.as_bytes());
+        self.insert_scratch(addr, ttl_s, now_ns);
+    }
+
+    /// Inserts the name in `scratch`.
+    fn insert_scratch(&mut self, addr: Addr, ttl_s: u32, now_ns: u64) {
         self.now_ns = self.now_ns.max(now_ns);
         let lifetime_ns = (u64::from(ttl_s) * SECOND_NS).clamp(
             self.config.ttl_floor_ns,
@@ -206,7 +208,10 @@ impl PassiveDns {
         };
         entry.last_resolved_ns = entry.last_resolved_ns.max(now_ns);
 
-        let known = entry.names.iter().position(|n| *n.name == *name);
+        let known = entry
+            .names
+            .iter()
+            .position(|n| n.name.as_bytes() == self.scratch.as_slice());
         let name_entry = match known {
             Some(index) => {
                 let mut known = entry.names.remove(index);
@@ -219,7 +224,10 @@ impl PassiveDns {
                 known
             }
             None => NameEntry {
-                name: Box::from(name),
+                // The text came from a `&str`, or is ASCII, so the lossy
+                // conversion never runs.
+                name: std::str::from_utf8(&self.scratch)
+                    .map_or_else(|_| String::from_utf8_lossy(&self.scratch).into(), Box::from),
                 valid_from_ns: now_ns,
                 expires_ns,
                 previous: None,

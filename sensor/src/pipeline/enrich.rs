@@ -5,7 +5,7 @@
 //! Both send to the writer thread, which keeps each flow's metadata until the
 //! flow's final record and attaches it to every record of the flow.
 
-use std::net::IpAddr;
+use std::{borrow::Cow, collections::hash_map::Entry, net::IpAddr};
 
 use crate::{
     app::{
@@ -41,17 +41,13 @@ impl Enricher {
         if let AppFinding::DnsResponse(dns) = &event.finding {
             self.learn_names(event.key.vni, event.receiver, dns, event.ts_ns);
         }
-        if let Some(app) = self.flows.get_mut(&event.key) {
-            app.add(event.finding);
-            return;
+        // One lookup serves both cases, where `get_mut` and `insert` hashed the key twice.
+        let full = self.flows.len() >= MAX_PENDING_FLOWS;
+        match self.flows.entry(event.key) {
+            Entry::Occupied(mut known) => known.get_mut().add(event.finding),
+            Entry::Vacant(_) if full => self.dropped += 1,
+            Entry::Vacant(new) => new.insert(FlowApp::default()).add(event.finding),
         }
-        if self.flows.len() >= MAX_PENDING_FLOWS {
-            self.dropped += 1;
-            return;
-        }
-        let mut app = FlowApp::default();
-        app.add(event.finding);
-        self.flows.insert(event.key, app);
     }
 
     /// Attaches the flow's metadata to `record`, and removes it after the
@@ -88,18 +84,25 @@ impl Enricher {
     fn learn_names(&mut self, vni: u32, client: IpAddr, dns: &DnsMeta, now_ns: u64) {
         // A name shown with escapes (`\.`, `\DDD`) contains bytes that its text form
         // cannot carry back into a DnsName, so it is not used.
-        let Some(name) = dns
-            .query
-            .as_deref()
-            .filter(|text| !text.contains('\\'))
-            .and_then(DnsName::from_dotted)
-        else {
+        let Some(query) = dns.query.as_deref().filter(|text| !text.contains('\\')) else {
             return;
         };
-        let addresses: Vec<IpAddr> = dns.answers.iter().filter_map(|a| a.parse().ok()).collect();
-        if addresses.is_empty() {
+        // The presentation form comes straight from the text when nothing in it
+        // needs an escape, which spares building a DnsName and writing it out.
+        let name = match DnsName::dotted_presentation(query) {
+            Some(text) => text,
+            None => match DnsName::from_dotted(query) {
+                Some(name) => Cow::Owned(name.to_string()),
+                None => return,
+            },
+        };
+
+        let ttl = dns.min_ttl.unwrap_or(0);
+        let mut addresses = dns.answers.iter().filter_map(|a| a.parse::<IpAddr>().ok());
+        let Some(first) = addresses.next() else {
             return;
-        }
+        };
+
         if !self.names.contains_key(&(vni, client)) && self.names.len() >= MAX_NAMED_CLIENTS {
             // NOTE: all clients' names are forgotten at once when the table is
             // full; records then go unnamed until clients resolve names again.
@@ -109,9 +112,8 @@ impl Enricher {
             .names
             .entry((vni, client))
             .or_insert_with(|| PassiveDns::new(PassiveDnsConfig::default()));
-        let ttl = dns.min_ttl.unwrap_or(0);
-        for addr in addresses {
-            map.insert(addr.into(), &name, ttl, now_ns);
+        for addr in std::iter::once(first).chain(addresses) {
+            map.insert_presentation(addr.into(), &name, ttl, now_ns);
         }
     }
 

@@ -143,25 +143,31 @@ fn write_all(
     let mut reported_drops = 0;
 
     while let Some(batch) = batches.recv() {
-        // Kept for the model only; without one, each record is dropped once written.
-        let mut records = Vec::new();
+        // The batch's records, for the model. Each record moves here once and
+        // is completed and written in place, because a record is large and
+        // every move copies it. Sized once, because growing it copied every
+        // record again.
+        let mut records = Vec::with_capacity(batch.len());
         for item in batch {
-            let mut record = match item {
+            let record = match item {
                 Output::App(event) => {
                     enricher.add(event);
                     continue;
                 }
-                Output::Record(record) => record,
+                Output::Record(record) => {
+                    records.push(record);
+                    records.last_mut()
+                }
             };
-            enricher.attach(&mut record);
-            match writer.write(&record) {
+            let Some(record) = record else {
+                continue;
+            };
+            enricher.attach(record);
+            match writer.write(record) {
                 Ok(()) => {
                     counts.written.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(error) => failures.note(error, counts, path),
-            }
-            if model.is_some() {
-                records.push(record);
             }
         }
         if batches.is_empty()

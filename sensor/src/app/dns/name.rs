@@ -1,6 +1,7 @@
 //! Domain names: decoding from a DNS message with compression pointers (RFC 1035 section
 //! 4.1.4), stored uncompressed in a fixed buffer, and written in presentation form.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::DnsError;
@@ -40,13 +41,59 @@ impl DnsName {
         if trimmed.is_empty() {
             return Some(name);
         }
-        for label in trimmed.split('.') {
+        // A byte split: labels are short, and `str::split` calls `memchr` per label.
+        for label in trimmed.as_bytes().split(|&byte| byte == b'.') {
             if label.is_empty() || label.len() > MAX_LABEL_BYTES {
                 return None;
             }
-            name.push_label(label.as_bytes()).ok()?;
+            name.push_label(label).ok()?;
         }
         Some(name)
+    }
+
+    /// Returns the presentation form (the text of `Display`) of
+    /// `DnsName::from_dotted(text)` without building the name: the text
+    /// lowercased and without its final dot, or `.` for the root. Returns
+    /// `None` where `from_dotted` does, and for text with a byte that
+    /// `Display` escapes (one outside printable ASCII, or `\`).
+    pub fn dotted_presentation(text: &str) -> Option<Cow<'_, str>> {
+        let trimmed = text.strip_suffix('.').unwrap_or(text);
+        if trimmed.is_empty() {
+            return Some(Cow::Borrowed("."));
+        }
+        // Each dot becomes a length byte and one more comes first.
+        if trimmed.len() + 1 > STORED_BYTES {
+            return None;
+        }
+
+        // One pass over the bytes, with one table load per byte: names are
+        // short, and a pass per check costs more than the checks.
+        let mut label_len = 0;
+        let mut uppercase = false;
+        for &byte in trimmed.as_bytes() {
+            match DOTTED_CLASS[usize::from(byte)] {
+                DottedClass::Plain => label_len += 1,
+                DottedClass::Uppercase => {
+                    uppercase = true;
+                    label_len += 1;
+                }
+                DottedClass::Dot => {
+                    if label_len == 0 || label_len > MAX_LABEL_BYTES {
+                        return None;
+                    }
+                    label_len = 0;
+                }
+                DottedClass::Escaped => return None,
+            }
+        }
+        if label_len == 0 || label_len > MAX_LABEL_BYTES {
+            return None;
+        }
+
+        if uppercase {
+            return Some(Cow::Owned(trimmed.to_ascii_lowercase()));
+        }
+        Some(Cow::Borrowed(trimmed))
     }
 
     /// Returns the uncompressed wire form without the root label's zero byte.
@@ -66,6 +113,51 @@ impl DnsName {
         }
     }
 
+    /// Appends the presentation form to `out`: the same text as `Display`,
+    /// written without `core::fmt`. Every byte written is ASCII.
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        if self.is_root() {
+            out.push(b'.');
+            return;
+        }
+        out.reserve(usize::from(self.len));
+        for (index, label) in self.labels().enumerate() {
+            if index > 0 {
+                out.push(b'.');
+            }
+            // Runs of printable bytes go out as one copy, as in `Display`.
+            let mut rest = label;
+            while let Some(at) = rest.iter().position(|&byte| !is_plain(byte)) {
+                let (run, tail) = rest.split_at(at);
+                out.extend_from_slice(run);
+                let Some((&byte, tail)) = tail.split_first() else {
+                    break;
+                };
+                if byte == b'.' || byte == b'\\' {
+                    out.extend_from_slice(&[b'\\', byte]);
+                } else {
+                    out.extend_from_slice(&[
+                        b'\\',
+                        b'0' + byte / 100,
+                        b'0' + byte / 10 % 10,
+                        b'0' + byte % 10,
+                    ]);
+                }
+                rest = tail;
+            }
+            out.extend_from_slice(rest);
+        }
+    }
+
+    /// Returns the presentation form, as [`Display`](fmt::Display) writes it, through
+    /// [`DnsName::write_text`].
+    pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_text(&mut out);
+        // `write_text` writes ASCII only.
+        String::from_utf8(out).unwrap_or_else(|_| self.to_string())
+    }
+
     /// Appends one label, lowercasing ASCII letters. The caller checks the label length.
     fn push_label(&mut self, label: &[u8]) -> Result<(), DnsError> {
         let start = usize::from(self.len);
@@ -78,46 +170,10 @@ impl DnsName {
             return Err(DnsError::NameTooLong);
         };
         *length_byte = label.len() as u8;
-        for (to, from) in data.iter_mut().zip(label) {
-            *to = from.to_ascii_lowercase();
-        }
+        data.copy_from_slice(label);
+        data.make_ascii_lowercase();
         self.len = end as u8;
         Ok(())
-    }
-}
-
-impl DnsName {
-    /// Returns the presentation form, as [`Display`](fmt::Display) writes it. Names of
-    /// printable bytes only, nearly all of them, are copied in one pass without the
-    /// formatting machinery.
-    pub fn text(&self) -> String {
-        let wire = self.as_wire();
-        let Some((&first_len, rest)) = wire.split_first() else {
-            return self.to_string();
-        };
-        // The wire form less its first length byte, with every later length byte
-        // turned into a dot.
-        let mut text = rest.to_vec();
-        let mut dots = 0;
-        let mut at = usize::from(first_len);
-        while let Some(&len) = wire.get(at + 1) {
-            if let Some(byte) = text.get_mut(at) {
-                *byte = b'.';
-                dots += 1;
-            }
-            at += 1 + usize::from(len);
-        }
-        // Plain when every byte is printable and not `\`, and the only dots are the
-        // separators just written. Byte-wide passes without early exit, which the
-        // compiler vectorises.
-        let unprintable = text.iter().fold(0u8, |bad, &b| {
-            bad | u8::from(!matches!(b, 0x21..=0x7e) | (b == b'\\'))
-        });
-        let all_dots = text.iter().filter(|&&b| b == b'.').count();
-        if unprintable != 0 || all_dots != dots {
-            return self.to_string();
-        }
-        String::from_utf8(text).unwrap_or_else(|_| self.to_string())
     }
 }
 
@@ -174,8 +230,52 @@ impl fmt::Display for DnsName {
 
 /// Printable ASCII that a name writes as it is: all of it but `.` and `\`.
 fn is_plain(byte: u8) -> bool {
-    matches!(byte, 0x21..=0x7e) && byte != b'.' && byte != b'\\'
+    // One table load per byte instead of four comparisons.
+    PLAIN[usize::from(byte)]
 }
+
+/// The kind of a byte of dotted text, for [`DnsName::dotted_presentation`].
+#[derive(Clone, Copy)]
+enum DottedClass {
+    /// Written as it is: [`is_plain`] and not an uppercase letter.
+    Plain,
+    /// An ASCII uppercase letter, written lowercased.
+    Uppercase,
+    /// A label separator.
+    Dot,
+    /// A byte that `Display` writes as an escape.
+    Escaped,
+}
+
+/// The [`DottedClass`] of every byte value.
+const DOTTED_CLASS: [DottedClass; 256] = {
+    let mut classes = [DottedClass::Escaped; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        classes[byte] = if byte == b'.' as usize {
+            DottedClass::Dot
+        } else if !PLAIN[byte] {
+            DottedClass::Escaped
+        } else if (byte as u8).is_ascii_uppercase() {
+            DottedClass::Uppercase
+        } else {
+            DottedClass::Plain
+        };
+        byte += 1;
+    }
+    classes
+};
+
+/// [`is_plain`] of every byte value.
+const PLAIN: [bool; 256] = {
+    let mut plain = [false; 256];
+    let mut byte = 0x21;
+    while byte <= 0x7e {
+        plain[byte] = byte != b'.' as usize && byte != b'\\' as usize;
+        byte += 1;
+    }
+    plain
+};
 
 impl fmt::Debug for DnsName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -558,6 +558,59 @@ fn name_labels() {
 }
 
 #[test]
+fn name_write_text_matches_display() {
+    let mut names = vec![DnsName::ROOT, name("www.Example.com"), name(&label_of(63))];
+    // Every byte value inside a label, alone in a label, and at its ends.
+    for byte in 0..=u8::MAX {
+        let wire = [3, b'a', byte, b'Z', 1, byte, 2, byte, byte, 0];
+        let (parsed, _) = name::read_name(&wire, 0).expect("valid name");
+        names.push(parsed);
+    }
+    for name in names {
+        let mut text = b"x".to_vec();
+        name.write_text(&mut text);
+        assert_eq!(text, format!("x{name}").into_bytes(), "{name:?}");
+    }
+}
+
+#[test]
+fn dotted_presentation_matches_display() {
+    let long_name = [label_of(63), label_of(63), label_of(63), label_of(61)].join(".");
+    let cases = [
+        String::new(),
+        ".".into(),
+        "www.example.com".into(),
+        "WWW.Example.COM.".into(),
+        "a..b".into(),
+        ".a".into(),
+        "a.".into(),
+        "a..".into(),
+        label_of(63),
+        label_of(64),
+        long_name.clone(),
+        format!("{long_name}."),
+        format!("{long_name}a"),
+        format!("a{long_name}"),
+        "under_score-and~tilde!".into(),
+        "with space.example".into(),
+        "tab\tor\\.example".into(),
+        "del\u{7f}.example".into(),
+        "bücher.example".into(),
+    ];
+    for text in cases {
+        let expected = DnsName::from_dotted(&text).map(|name| name.to_string());
+        match DnsName::dotted_presentation(&text) {
+            Some(presented) => assert_eq!(Some(presented.into_owned()), expected, "{text:?}"),
+            // Only names that Display escapes, or invalid ones, are left to from_dotted.
+            None => assert!(
+                expected.is_none_or(|shown| shown.contains('\\')),
+                "{text:?}"
+            ),
+        }
+    }
+}
+
+#[test]
 fn from_dotted_rejects_invalid() {
     assert_eq!(DnsName::from_dotted("a..b"), None);
     assert_eq!(DnsName::from_dotted(&label_of(64)), None);
