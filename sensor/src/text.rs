@@ -3,34 +3,66 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-/// Appends `addr` in dotted decimal (`192.0.2.1`).
-pub fn push_ipv4(out: &mut Vec<u8>, addr: Ipv4Addr) {
+/// Room for the longest dotted quad, `255.255.255.255`, and the spare byte that the
+/// last 4-byte copy of [`dotted_quad`] writes.
+pub const DOTTED_QUAD_ROOM: usize = 16;
+
+/// Returns `addr` in dotted decimal (`192.0.2.1`) at the start of the array, and its
+/// length. Each octet is one copy of constant size from a table.
+#[inline(always)]
+pub fn dotted_quad(addr: Ipv4Addr) -> ([u8; DOTTED_QUAD_ROOM], usize) {
+    let mut text = [b'.'; DOTTED_QUAD_ROOM];
+    let mut len = 0;
     for (index, octet) in addr.octets().into_iter().enumerate() {
-        if index > 0 {
-            out.push(b'.');
+        let (digits, count) = OCTETS[usize::from(octet)];
+        if let Some(slot) = text.get_mut(len..len + 4) {
+            slot.copy_from_slice(&digits);
         }
-        if octet >= 100 {
-            out.push(b'0' + octet / 100);
+        len += usize::from(count);
+        if index < 3 {
+            if let Some(separator) = text.get_mut(len) {
+                *separator = b'.';
+            }
+            len += 1;
         }
-        if octet >= 10 {
-            out.push(b'0' + octet / 10 % 10);
-        }
-        out.push(b'0' + octet % 10);
     }
+    (text, len)
 }
 
-/// Returns `addr` as its `Display` text. IPv4 is written by [`push_ipv4`]; IPv6, whose
+/// Returns `addr` as its `Display` text. IPv4 is written by [`dotted_quad`]; IPv6, whose
 /// zero-run and embedded-IPv4 rules are longer, goes through `Display`.
 pub fn ip_text(addr: IpAddr) -> String {
     match addr {
         IpAddr::V4(v4) => {
-            let mut out = Vec::with_capacity(15);
-            push_ipv4(&mut out, v4);
+            let (text, len) = dotted_quad(v4);
             // Digits and dots are ASCII.
-            String::from_utf8(out).unwrap_or_else(|_| v4.to_string())
+            let quad = text.get(..len).unwrap_or_default();
+            String::from_utf8(quad.to_vec()).unwrap_or_else(|_| v4.to_string())
         }
         IpAddr::V6(v6) => v6.to_string(),
     }
+}
+
+/// The decimal digits of each octet at the start of four bytes, and their count.
+const OCTETS: [([u8; 4], u8); 256] = make_octets();
+
+const fn make_octets() -> [([u8; 4], u8); 256] {
+    let mut octets = [([0u8; 4], 0u8); 256];
+    let mut value = 0;
+    while value < 256 {
+        let (hundreds, tens, ones) = (
+            b'0' + (value / 100) as u8,
+            b'0' + (value / 10 % 10) as u8,
+            b'0' + (value % 10) as u8,
+        );
+        octets[value] = match value {
+            0..=9 => ([ones, 0, 0, 0], 1),
+            10..=99 => ([tens, ones, 0, 0], 2),
+            _ => ([hundreds, tens, ones, 0], 3),
+        };
+        value += 1;
+    }
+    octets
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::output::json_buf::JsonBuf;
 use crate::output::json_string::put_str;
 use crate::output::meta_json::{put_dns, put_http, put_tls};
 use crate::output::time_text::TimeText;
+use crate::text;
 
 /// A writer of flow records as JSON, keeping the text of recent times.
 #[derive(Clone, Debug, Default)]
@@ -162,7 +163,7 @@ fn put_reason(out: &mut JsonBuf, reason: EndReason) {
 #[inline(always)]
 fn put_addr(out: &mut JsonBuf, addr: IpAddr) {
     match addr {
-        IpAddr::V4(v4) => put_ipv4(out, v4.octets()),
+        IpAddr::V4(v4) => put_ipv4(out, v4),
         IpAddr::V6(v6) => put_ipv6(out, v6),
     }
 }
@@ -190,49 +191,13 @@ fn quoted_ipv6(addr: std::net::Ipv6Addr) -> ([u8; QUOTED_IPV6_MAX], usize) {
     (text, len)
 }
 
-/// Maximum length of a quoted IPv4 text: `"255.255.255.255"`.
-const QUOTED_IPV4_MAX: usize = 17;
-
-/// Writes the dotted quad into a buffer of the longest length with copies of
-/// constant size, then appends the buffer and cuts the unused end.
+/// Writes the dotted quad, quoted.
 #[inline(always)]
-fn put_ipv4(out: &mut JsonBuf, octets: [u8; 4]) {
-    let mut text = [b'"'; QUOTED_IPV4_MAX + 3];
-    let mut len = 1;
-    for (index, octet) in octets.into_iter().enumerate() {
-        let (digits, count) = OCTETS[usize::from(octet)];
-        if let Some(slot) = text.get_mut(len..len + 4) {
-            slot.copy_from_slice(&digits);
-        }
-        len += usize::from(count);
-        if let Some(separator) = text.get_mut(len) {
-            *separator = if index < 3 { b'.' } else { b'"' };
-        }
-        len += 1;
-    }
+fn put_ipv4(out: &mut JsonBuf, addr: std::net::Ipv4Addr) {
+    let (text, len) = text::dotted_quad(addr);
+    out.put(b"\"");
     out.put_prefix(&text, len);
-}
-
-/// The decimal digits of each octet at the start of four bytes, and their count.
-const OCTETS: [([u8; 4], u8); 256] = make_octets();
-
-const fn make_octets() -> [([u8; 4], u8); 256] {
-    let mut octets = [([0u8; 4], 0u8); 256];
-    let mut value = 0;
-    while value < 256 {
-        let (hundreds, tens, ones) = (
-            b'0' + (value / 100) as u8,
-            b'0' + (value / 10 % 10) as u8,
-            b'0' + (value % 10) as u8,
-        );
-        octets[value] = match value {
-            0..=9 => ([ones, 0, 0, 0], 1),
-            10..=99 => ([tens, ones, 0, 0], 2),
-            _ => ([hundreds, tens, ones, 0], 3),
-        };
-        value += 1;
-    }
-    octets
+    out.put(b"\"");
 }
 
 #[cfg(test)]

@@ -116,10 +116,41 @@ impl DnsName {
     /// Appends the presentation form to `out`: the same text as `Display`,
     /// written without `core::fmt`. Every byte written is ASCII.
     pub fn write_text(&self, out: &mut Vec<u8>) {
-        if self.is_root() {
+        let wire = self.as_wire();
+        let Some((&first_len, rest)) = wire.split_first() else {
             out.push(b'.');
             return;
+        };
+        // Nearly every name is printable: copy the wire form less its first length
+        // byte, and turn every later length byte into a dot.
+        let start = out.len();
+        out.extend_from_slice(rest);
+        let text = out.get_mut(start..).unwrap_or_default();
+        let mut separators = 0;
+        let mut at = usize::from(first_len);
+        while let Some(&len) = wire.get(at + 1) {
+            if let Some(byte) = text.get_mut(at) {
+                *byte = b'.';
+                separators += 1;
+            }
+            at += 1 + usize::from(len);
         }
+        // The copy stands when every byte is printable and not `\`, and the only dots
+        // are the separators. Byte-wide passes without early exit, which the compiler
+        // vectorises.
+        let escaped = text.iter().fold(0u8, |escaped, &byte| {
+            escaped | u8::from(!matches!(byte, 0x21..=0x7e) | (byte == b'\\'))
+        });
+        let dots = text.iter().filter(|&&byte| byte == b'.').count();
+        if escaped == 0 && dots == separators {
+            return;
+        }
+        out.truncate(start);
+        self.write_escaped(out);
+    }
+
+    /// Appends the presentation form label by label, escaping as `Display` does.
+    fn write_escaped(&self, out: &mut Vec<u8>) {
         out.reserve(usize::from(self.len));
         for (index, label) in self.labels().enumerate() {
             if index > 0 {
