@@ -130,6 +130,9 @@ impl Failures {
 /// capture: the writer keeps taking records so the shards never block, counts
 /// the ones it could not write, logs the cause at most once a minute, and
 /// returns the first error when the channel closes.
+// Not inlined, so that profiles (the peer benchmark's callgrind runs) can tell this
+// thread by its entry function.
+#[inline(never)]
 fn write_all(
     mut writer: FlowWriter,
     batches: ItemReceiver<Output>,

@@ -162,7 +162,10 @@ fn render_profile(out: &mut String, frames: u64, profile: &Result<profile::Profi
             out,
             "\nThe sensor runs {:.1}x the instructions of {} per frame. Its packet thread \
              alone, which also parses DNS, HTTP and TLS and builds the records, runs {:.1}x; \
-             the model and the JSON records, which the peer does not produce, add the rest.",
+             the model and the JSON records, which the peer does not produce, add the rest. \
+             These are user-space instructions only: the system seconds in the table above \
+             (reading the file, writing the output, page faults, waking threads) are not in \
+             them.",
             sensor_total as f64 / instructions.max(1) as f64,
             tool.label(),
             packets as f64 / instructions.max(1) as f64
@@ -294,9 +297,9 @@ fn render(
 
     let _ = writeln!(
         out,
-        "| tool | input | CPU s | wall s | peak RSS MiB | packets per CPU-second | our ratio | flows | expected | flow check |"
+        "| tool | input | CPU s | of which system s | wall s | peak RSS MiB | packets per CPU-second | our ratio | flows | expected | flow check |"
     );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut worst_ratio: Option<f64> = None;
     let mut failures = Vec::new();
     for outcome in outcomes {
@@ -317,9 +320,10 @@ fn render(
                 }
                 let _ = writeln!(
                     out,
-                    "| {} | {input} | {:.3} | {:.2} | {:.0} | {:.0} | {} | {flows} | {expected} | {} |",
+                    "| {} | {input} | {:.3} | {:.3} | {:.2} | {:.0} | {:.0} | {} | {flows} | {expected} | {} |",
                     outcome.tool.label(),
                     usage.cpu_seconds,
+                    usage.system_seconds,
                     usage.wall_seconds,
                     usage.max_rss_kib as f64 / 1024.0,
                     rate,
@@ -331,7 +335,7 @@ fn render(
                 let message = format!("{error:#}").replace('\n', " ").replace('|', "/");
                 let _ = writeln!(
                     out,
-                    "| {} | {input} | - | - | - | - | - | - | {expected} | FAILED: {message} |",
+                    "| {} | {input} | - | - | - | - | - | - | - | {expected} | FAILED: {message} |",
                     outcome.tool.label()
                 );
                 failures.push(outcome.tool.label());

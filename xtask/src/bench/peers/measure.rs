@@ -19,6 +19,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(20);
 pub struct Usage {
     /// User plus system CPU seconds.
     pub cpu_seconds: f64,
+    /// The system (kernel) part of `cpu_seconds`: reading the input, writing the
+    /// output, page faults and thread wake-ups.
+    pub system_seconds: f64,
     /// Wall-clock seconds from spawn to exit.
     pub wall_seconds: f64,
     /// Peak resident set size in KiB (`ru_maxrss`).
@@ -68,6 +71,7 @@ pub fn run_measured(
     }
     Ok(Usage {
         cpu_seconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        system_seconds: seconds(usage.ru_stime),
         wall_seconds,
         max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     })

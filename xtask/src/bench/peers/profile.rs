@@ -67,6 +67,18 @@ pub fn measure(paths: &Paths, work_dir: &Path, peer: Option<Tool>) -> Result<Pro
     if sensor_threads.is_empty() {
         bail!("callgrind wrote no thread profiles into {}", dir.display());
     }
+    let unnamed = sensor_threads
+        .iter()
+        .filter(|&&(name, _)| name == PACKET_THREAD)
+        .count();
+    if unnamed > 1 {
+        bail!(
+            "{unnamed} thread profiles in {} name none of {:?}: the sensor's thread entry \
+             functions were renamed or inlined; keep them #[inline(never)] and update THREADS",
+            dir.display(),
+            THREADS.map(|(function, _)| function)
+        );
+    }
     sensor_threads.sort_by_key(|&(_, instructions)| std::cmp::Reverse(instructions));
 
     let peer = match peer {
