@@ -277,8 +277,10 @@ fn is_sip_hash(function: &str) -> bool {
     function.contains("hash::sip::") || function.contains("DefaultHasher")
 }
 
-/// Returns the (count with percentage, function name) rows of `callgrind_annotate`
-/// output, without source paths and binary names.
+/// Returns the (count with percentage, function) rows of `callgrind_annotate` output,
+/// without binary names. The function keeps the last two parts of its source path:
+/// with LTO most code is inlined into a few functions, and the file tells the rows of
+/// one function apart.
 fn profile_rows(text: &str) -> Vec<(String, String)> {
     text.lines()
         .skip_while(|line| !line.contains("file:function"))
@@ -287,22 +289,40 @@ fn profile_rows(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Splits a row such as `1,234 ( 5.6%)  src/x.rs:crate::f [/bin/app]`.
+/// Splits a row such as `1,234 ( 5.6%)  /src/flow/x.rs:crate::f [/bin/app]` into
+/// `1,234 ( 5.6%)` and `crate::f (flow/x.rs)`.
 fn parse_profile_row(line: &str) -> Option<(String, String)> {
     let (count, rest) = line.trim_start().split_once("%)")?;
     let rest = rest.trim();
-    let function = match rest
+    let (file, function) = match rest
         .rfind(".rs:")
         .or_else(|| rest.rfind(".S:"))
         .or_else(|| rest.rfind(".c:"))
     {
-        Some(at) => rest.get(at..)?.split_once(':')?.1,
-        None => rest,
+        Some(at) => {
+            let (path, function) = rest.split_at(at + rest.get(at..)?.find(':')?);
+            (Some(short_path(path)), function.get(1..)?)
+        }
+        None => (None, rest),
     };
     // Drop the binary name and, in inclusive output, the call count: ` [bin]`, ` (65,536x)`.
     let function = function.split(" [").next().unwrap_or(function);
     let function = function.split(" (").next().unwrap_or(function);
-    Some((format!("{count}%)"), function.to_string()))
+    let function = match file {
+        Some(file) => format!("{function} ({file})"),
+        None => function.to_string(),
+    };
+    Some((format!("{count}%)"), function))
+}
+
+/// Returns the last two parts of a source path: `flow/table.rs`.
+fn short_path(path: &str) -> &str {
+    let mut slashes = path.rmatch_indices('/').map(|(at, _)| at);
+    let _last = slashes.next();
+    match slashes.next() {
+        Some(at) => path.get(at + 1..).unwrap_or(path),
+        None => path,
+    }
 }
 
 /// Memory results, or why they are missing.
@@ -612,4 +632,31 @@ fn mib(bytes: i64) -> String {
 /// Returns the folder of callgrind profiles: `target/bench`.
 pub fn profile_dir() -> PathBuf {
     cmd::target_dir().join("bench")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_row_keeps_short_file() {
+        let row = "60,817,408 ( 5.98%)  /work/main/sensor/src/flow/table.rs:sensor::flow::table::FlowTable::update [/work/main/target/release/pipeline-bench]";
+        let (count, function) = parse_profile_row(row).expect("row parses");
+        assert_eq!(count, "60,817,408 ( 5.98%)");
+        assert_eq!(function, "sensor::flow::table::FlowTable::update (flow/table.rs)");
+    }
+
+    #[test]
+    fn inclusive_row_drops_call_count() {
+        let row = "  1,234 ( 0.12%)  ./string/../memmove-vec-unaligned-erms.S:__memcpy_avx (570,074x) [/usr/lib/libc.so.6]";
+        let (_, function) = parse_profile_row(row).expect("row parses");
+        assert_eq!(function, "__memcpy_avx (../memmove-vec-unaligned-erms.S)");
+    }
+
+    #[test]
+    fn row_without_file_kept_whole() {
+        let row = "1,000 ( 1.00%)  ???:0x000000000001ab70 [/usr/lib/ld-linux-x86-64.so.2]";
+        let (_, function) = parse_profile_row(row).expect("row parses");
+        assert_eq!(function, "???:0x000000000001ab70");
+    }
 }
