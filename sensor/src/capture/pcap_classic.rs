@@ -236,8 +236,11 @@ impl ClassicReader {
     }
 
     /// Returns the error for a record over [`MAX_RECORD_BYTES`]: `Truncated` when the
-    /// file ends within that many bytes of the record, as the pcap-parser path does, and
-    /// `TooLarge` otherwise.
+    /// file ends within that many bytes of the record, and `TooLarge` otherwise.
+    ///
+    /// NOTE: pcap-parser, which still reads pcapng, already says `TooLarge` once its
+    /// buffer, doubled up to the limit, holds more than half of it, so the two formats
+    /// name a cut oversized record differently between 8 and 16 MiB.
     #[cold]
     fn oversized(&mut self, path: &Path) -> PcapError {
         if let Err(error) = self.fill(MAX_RECORD_BYTES, path) {

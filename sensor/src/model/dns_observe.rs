@@ -13,7 +13,7 @@ use super::fleet::{Fleet, FleetKey};
 use super::flow_view::Role;
 use super::services::ServiceKey;
 use super::split_cache::SplitCache;
-use crate::app::dns::{DnsName, MAX_LABEL_BYTES, MAX_NAME_BYTES};
+use crate::app::dns::DnsName;
 use crate::app::meta::DnsMeta;
 use crate::app::passive_dns::PassiveDns;
 use crate::flow::Addr;
@@ -184,69 +184,13 @@ fn parse_dotted_quad(text: &str) -> Option<Ipv4Addr> {
 /// bytes the text form cannot carry back into a `DnsName`. Query names are nearly
 /// always in presentation form already, and then `text` comes back as it is.
 fn presentation_of(text: &str) -> Option<Cow<'_, str>> {
-    let trimmed = text.strip_suffix('.').unwrap_or(text);
-    if is_plain_name(trimmed) {
-        return Some(Cow::Borrowed(trimmed));
+    if let Some(presentation) = DnsName::dotted_presentation(text) {
+        return Some(presentation);
     }
     if text.contains('\\') {
         return None;
     }
     DnsName::from_dotted(text).map(|name| Cow::Owned(name.to_string()))
-}
-
-/// Returns whether `name` is a valid name without a final dot that its `DnsName` writes
-/// back unchanged: labels of 1 to [`MAX_LABEL_BYTES`] lowercase printable ASCII bytes
-/// other than `\`, short enough for [`MAX_NAME_BYTES`].
-fn is_plain_name(name: &str) -> bool {
-    // The wire form takes one length byte per label and no dots, so one byte more
-    // than the text, and it must leave room for the root label.
-    if name.is_empty() || name.len() >= MAX_NAME_BYTES - 1 {
-        return false;
-    }
-    let mut label = 0;
-    for &byte in name.as_bytes() {
-        match NAME_BYTE_CLASSES[usize::from(byte)] {
-            LABEL_BYTE => {
-                label += 1;
-                if label > MAX_LABEL_BYTES {
-                    return false;
-                }
-            }
-            DOT_BYTE => {
-                if label == 0 {
-                    return false;
-                }
-                label = 0;
-            }
-            _ => return false,
-        }
-    }
-    label > 0
-}
-
-/// Classes of the bytes of a plain name in [`NAME_BYTE_CLASSES`]: a byte that a
-/// `DnsName` writes unchanged inside a label, the label separator, and any other byte.
-const LABEL_BYTE: u8 = 1;
-const DOT_BYTE: u8 = 2;
-const OTHER_BYTE: u8 = 0;
-
-/// Class of every byte value, looked up once per byte of a query name.
-const NAME_BYTE_CLASSES: [u8; 256] = name_byte_classes();
-
-/// Builds [`NAME_BYTE_CLASSES`]: printable ASCII (0x21 to 0x7e) is a label byte,
-/// except `\`, which starts an escape, and uppercase letters, which a `DnsName`
-/// lowercases.
-const fn name_byte_classes() -> [u8; 256] {
-    let mut classes = [OTHER_BYTE; 256];
-    let mut byte = 0x21;
-    while byte <= 0x7e {
-        if byte != b'\\' as usize && !(byte as u8).is_ascii_uppercase() {
-            classes[byte] = LABEL_BYTE;
-        }
-        byte += 1;
-    }
-    classes[b'.' as usize] = DOT_BYTE;
-    classes
 }
 
 /// Fleet key of a registered domain.

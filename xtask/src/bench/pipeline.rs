@@ -643,7 +643,10 @@ mod tests {
         let row = "60,817,408 ( 5.98%)  /work/main/sensor/src/flow/table.rs:sensor::flow::table::FlowTable::update [/work/main/target/release/pipeline-bench]";
         let (count, function) = parse_profile_row(row).expect("row parses");
         assert_eq!(count, "60,817,408 ( 5.98%)");
-        assert_eq!(function, "sensor::flow::table::FlowTable::update (flow/table.rs)");
+        assert_eq!(
+            function,
+            "sensor::flow::table::FlowTable::update (flow/table.rs)"
+        );
     }
 
     #[test]

@@ -281,9 +281,9 @@ pub fn parse_message_into(message: &[u8], parsed: &mut DnsMessage) -> Result<(),
     let mut skipped = None;
     for index in 0..parsed.question_count {
         let question = if index == 0 {
-            parsed.question.get_or_insert_with(|| Question::EMPTY)
+            parsed.question.get_or_insert(Question::EMPTY)
         } else {
-            skipped.get_or_insert_with(|| Question::EMPTY)
+            skipped.get_or_insert(Question::EMPTY)
         };
         match read_question(message, pos, question) {
             Ok(next) => pos = next,
