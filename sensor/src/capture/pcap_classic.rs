@@ -238,9 +238,9 @@ impl ClassicReader {
     /// Returns the error for a record over [`MAX_RECORD_BYTES`]: `Truncated` when the
     /// file ends within that many bytes of the record, and `TooLarge` otherwise.
     ///
-    /// NOTE: pcap-parser, which still reads pcapng, already says `TooLarge` once its
-    /// buffer, doubled up to the limit, holds more than half of it, so the two formats
-    /// name a cut oversized record differently between 8 and 16 MiB.
+    /// NOTE: pcap-parser, which still reads pcapng, already returns `TooLarge` once its
+    /// buffer, doubled up to the limit, contains more than half of it. The two formats
+    /// therefore report a cut oversized record differently between 8 and 16 MiB.
     #[cold]
     fn oversized(&mut self, path: &Path) -> PcapError {
         if let Err(error) = self.fill(MAX_RECORD_BYTES, path) {

@@ -136,8 +136,9 @@ pub fn feed_passive_dns(names: &mut PassiveDns, dns: &DnsMeta, now_ns: u64) {
     }
 }
 
-/// Parses an answer of a flow record as an address, as `str::parse::<IpAddr>` does.
-/// Dotted-quad IPv4, the usual answer, takes a direct path.
+/// Parses one DNS answer text of a flow record as an address, as
+/// `str::parse::<IpAddr>` does. Dotted-quad IPv4, the most common form, takes a direct
+/// path.
 fn parse_answer_addr(answer: &str) -> Option<IpAddr> {
     if let Some(v4) = parse_dotted_quad(answer) {
         return Some(IpAddr::V4(v4));

@@ -100,8 +100,8 @@ impl HourProfile {
     }
 
     /// Returns the rates of the current hour. They change only when an hour is
-    /// committed, so they are computed once per hour and then taken from a cache,
-    /// because the detector asks for them on most connections.
+    /// committed, so they are computed once per hour and then read from a cache,
+    /// because the detector reads them for most connections.
     pub fn summary(&mut self) -> HourSummary {
         if let Some((hour, summary)) = self.summary
             && hour == self.hour

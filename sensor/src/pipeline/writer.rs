@@ -146,10 +146,10 @@ fn write_all(
     let mut reported_drops = 0;
 
     while let Some(batch) = batches.recv() {
-        // The batch's records, for the model. Each record moves here once and
-        // is completed and written in place, because a record is large and
-        // every move copies it. Sized once, because growing it copied every
-        // record again.
+        // The batch's records. Each moves here once, is completed and written in
+        // place, and goes on to the model when there is one, because a record is
+        // large and every move copies it. Sized once, because growing the list
+        // copied every record again.
         let mut records = Vec::with_capacity(batch.len());
         for item in batch {
             let record = match item {

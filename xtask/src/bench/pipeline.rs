@@ -279,8 +279,8 @@ fn is_sip_hash(function: &str) -> bool {
 
 /// Returns the (count with percentage, function) rows of `callgrind_annotate` output,
 /// without binary names. The function keeps the last two parts of its source path:
-/// with LTO most code is inlined into a few functions, and the file tells the rows of
-/// one function apart.
+/// with LTO most code is inlined into a few functions, and the file distinguishes the
+/// rows of one function.
 fn profile_rows(text: &str) -> Vec<(String, String)> {
     text.lines()
         .skip_while(|line| !line.contains("file:function"))

@@ -197,8 +197,8 @@ impl Answers {
     }
 }
 
-/// Lists are equal when their stored answers are; the free slots of a reused list
-/// hold older answers that do not count.
+/// Compares the stored records only. The free slots of a reused list contain older
+/// records, which do not count.
 impl PartialEq for Answers {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
@@ -261,9 +261,10 @@ pub fn parse_message(message: &[u8]) -> Result<DnsMessage, DnsError> {
     Ok(parsed)
 }
 
-/// [`parse_message`] into `parsed`, overwriting all of it. A message is about 4.5 KB, so
-/// a packet thread keeps one and parses every message in place instead of moving a new
-/// one around. On error `parsed` holds an unspecified part of the message.
+/// Parses like [`parse_message`], into `parsed`, overwriting all of it. A message is
+/// about 4.5 KB, so a packet thread keeps one and parses every message in place instead
+/// of moving a new one around. On error `parsed` contains an unspecified part of the
+/// message.
 pub fn parse_message_into(message: &[u8], parsed: &mut DnsMessage) -> Result<(), DnsError> {
     let header = message.get(..HEADER_BYTES).ok_or(DnsError::HeaderShort)?;
     let word = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
@@ -342,7 +343,8 @@ fn read_question(
     Ok(pos + 4)
 }
 
-/// Reads an answer record into `answer` and returns the offset after it.
+/// Reads a resource record of the answer section into `answer` and returns the offset
+/// after it.
 fn read_answer(message: &[u8], start: usize, answer: &mut Answer) -> Result<usize, NameError> {
     let pos = read_name_into(message, start, &mut answer.name)?;
     let rtype = read_u16(message, pos)?;

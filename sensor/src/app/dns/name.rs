@@ -121,7 +121,8 @@ impl DnsName {
             out.push(b'.');
             return;
         };
-        // Nearly every name is printable: copy the wire form less its first length
+
+        // Most names are printable: copy the wire form less its first length
         // byte, and turn every later length byte into a dot.
         let start = out.len();
         out.extend_from_slice(rest);
@@ -135,7 +136,8 @@ impl DnsName {
             }
             at += 1 + usize::from(len);
         }
-        // The copy stands when every byte is printable and not `\`, and the only dots
+
+        // The copy is the text when every byte is printable and not `\`, and the only dots
         // are the separators. Byte-wide passes without early exit, which the compiler
         // vectorises.
         let escaped = text.iter().fold(0u8, |escaped, &byte| {
@@ -145,6 +147,7 @@ impl DnsName {
         if escaped == 0 && dots == separators {
             return;
         }
+
         out.truncate(start);
         self.write_escaped(out);
     }
@@ -346,7 +349,7 @@ impl From<DnsError> for NameError {
 /// Reads the name that starts at `start` in `message` into `name`, which is cleared
 /// first, so that parsing a message writes each name once, in place. Returns the offset
 /// after the name's inline part (after the zero byte, or after the first compression
-/// pointer). On error `name` holds the labels read so far.
+/// pointer). On error `name` contains the labels read so far.
 ///
 /// Every pointer must target an offset before the start of the labels being read at
 /// that moment. Pointer targets therefore strictly decrease, and the walk ends after at
