@@ -48,7 +48,7 @@ pub(crate) fn clock_text(seconds: u32) -> [u8; 8] {
 }
 
 /// Copies `part` into `text` at `at`.
-fn put(text: &mut [u8], at: usize, part: &[u8]) {
+pub(crate) fn put(text: &mut [u8], at: usize, part: &[u8]) {
     if let Some(slot) = text.get_mut(at..at + part.len()) {
         slot.copy_from_slice(part);
     }

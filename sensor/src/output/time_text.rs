@@ -8,7 +8,7 @@
 
 use crate::decimal::{self, U64_DIGITS};
 use crate::flow::Rfc3339;
-use crate::flow::time::{NS_PER_SECOND, SECONDS_PER_DAY, clock_text, date_text};
+use crate::flow::time::{NS_PER_SECOND, SECONDS_PER_DAY, clock_text, date_text, put};
 use crate::output::json_buf::JsonBuf;
 
 /// Cached text of the latest times written. Create one per output stream.
@@ -106,13 +106,6 @@ impl Entry {
         let nanos = (ns % NS_PER_SECOND) as u32;
         put(&mut self.quoted, 21, &decimal::nine_digits(nanos));
         self.ns = ns;
-    }
-}
-
-/// Copies `part` into `text` at `at`.
-fn put(text: &mut [u8], at: usize, part: &[u8]) {
-    if let Some(slot) = text.get_mut(at..at + part.len()) {
-        slot.copy_from_slice(part);
     }
 }
 
