@@ -3,6 +3,7 @@
 
 mod config;
 mod duplicates;
+mod huge_pages;
 pub mod key;
 mod list;
 mod record;

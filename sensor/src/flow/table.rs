@@ -11,6 +11,7 @@ use hashbrown::HashTable;
 
 use super::config::{FlowConfig, TCP_LINGER_NS};
 use super::duplicates::DuplicateFilter;
+use super::huge_pages::HugePageAlloc;
 use super::key::{Direction, FlowKey, PROTO_TCP};
 use super::list::{Link, List};
 use super::record::{DirectionCounters, EndReason, FlowRecord, SCHEMA_VERSION};
@@ -88,7 +89,7 @@ pub struct FlowTable {
     /// key is in the slot. foldhash with a per-process random seed is far cheaper
     /// than SipHash per packet, and the seed keeps crafted keys from colliding on
     /// purpose.
-    index: HashTable<u32>,
+    index: HashTable<u32, HugePageAlloc>,
     hasher: foldhash::quality::RandomState,
     flows: Vec<Flow>,
     free: Vec<u32>,
@@ -109,7 +110,7 @@ impl FlowTable {
         let capacity = config.capacity.clamp(1, u32::MAX as usize - 1);
         FlowTable {
             config: FlowConfig { capacity, ..config },
-            index: HashTable::with_capacity(capacity.saturating_mul(2)),
+            index: HashTable::with_capacity_in(capacity.saturating_mul(2), HugePageAlloc),
             hasher: foldhash::quality::RandomState::default(),
             flows: Vec::with_capacity(capacity),
             free: Vec::new(),
