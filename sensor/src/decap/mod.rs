@@ -6,12 +6,15 @@
 mod cursor;
 mod error;
 mod ethernet;
+mod fast;
 mod fingerprint;
 mod geneve;
 mod ip;
 mod l4;
 mod vxlan;
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;
 
@@ -23,8 +26,8 @@ use crate::flow::FlowKey;
 use cursor::Cursor;
 use ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6, EthernetError, parse_ethernet};
 use geneve::{GeneveError, GenevePayload, parse_geneve};
-use ip::{IpError, parse_ip, peek_version};
-use l4::{L4Error, parse_l4};
+use ip::{IpError, IpHeader, parse_ip, peek_version};
+use l4::{L4, L4Error, parse_l4};
 use vxlan::{VxlanError, parse_vxlan};
 
 /// TCP header flag bits (RFC 9293, plus ECE and CWR from RFC 3168).
@@ -231,17 +234,33 @@ impl Decoder {
     }
 
     /// Returns the packet (without time) and whether it is a non-first fragment.
+    #[inline]
     fn parse(
         &self,
         start: Start,
         frame: &[u8],
         wire_len: u32,
     ) -> Result<(Packet, bool), DecapError> {
-        let mut cursor = Cursor::new(frame);
         let cut = usize::try_from(wire_len)
             .unwrap_or(usize::MAX)
             .saturating_sub(frame.len());
-        let mut truncated = cut > 0;
+        let fast = if start == Start::Ethernet && !self.config.decapsulated {
+            fast::parse_vxlan_frame(frame, &self.config.vxlan_ports)
+        } else {
+            None
+        };
+        let headers = match fast {
+            Some(headers) => headers,
+            None => self.parse_headers(start, frame)?,
+        };
+        Ok(assemble(frame, cut, headers))
+    }
+
+    /// Parses every header of a frame of any supported layout: the general path,
+    /// which [`fast::parse_vxlan_frame`] must agree with.
+    fn parse_headers<'a>(&self, start: Start, frame: &'a [u8]) -> Result<Headers<'a>, DecapError> {
+        let mut cursor = Cursor::new(frame);
+        let mut truncated = false;
 
         let (vni, payload) = if self.config.decapsulated {
             (0, start)
@@ -260,55 +279,19 @@ impl Decoder {
             Start::Ip(None) => ip_ethertype(&cursor).ok_or(DecapError::InnerNotIp)?,
         };
         let ip = parse_ip(&mut cursor, ethertype).map_err(inner_ip_error)?;
-        truncated |= ip.truncated;
-
         let l4 = parse_l4(&cursor, ip.protocol, ip.non_first_fragment).map_err(|e| match e {
             L4Error::Short => DecapError::InnerL4Short,
             L4Error::TcpInvalid => DecapError::InnerTcpInvalid,
         })?;
-        truncated |= l4.truncated;
-
-        let mut ip_bytes = ip.total_len;
-        if ip.len_from_bytes {
-            // NOTE: without a length field, the bytes cut from the frame are assumed to
-            // belong to the inner packet.
-            ip_bytes = ip_bytes.saturating_add(cut);
-        }
-        let payload_bytes = ip_bytes
-            .saturating_sub(ip.header_len)
-            .saturating_sub(l4.header_len);
-        let fingerprint =
-            fingerprint::fingerprint(frame, &ip, ethertype == ETHERTYPE_IPV6, cursor.rest());
-
-        // Captured payload: after the transport header, and not past the IP length
-        // (Ethernet padding follows short packets).
-        let payload_start = cursor.pos().saturating_add(l4.header_len);
-        let captured = if l4.truncated || ip.non_first_fragment {
-            0
-        } else {
-            frame.len().saturating_sub(payload_start).min(payload_bytes)
-        };
-
-        let packet = Packet {
-            ts_ns: 0,
-            key: FlowKey {
-                vni,
-                protocol: ip.protocol,
-                src: ip.src,
-                dst: ip.dst,
-                sport: l4.sport,
-                dport: l4.dport,
-            },
-            ip_bytes: u32::try_from(ip_bytes).unwrap_or(u32::MAX),
-            payload_bytes: u32::try_from(payload_bytes).unwrap_or(u32::MAX),
-            tcp_flags: l4.tcp_flags,
-            truncated,
-            fingerprint,
-            tcp_seq: l4.tcp_seq,
-            payload_offset: u32::try_from(payload_start).unwrap_or(0),
-            payload_len: u32::try_from(captured).unwrap_or(0),
-        };
-        Ok((packet, ip.non_first_fragment))
+        Ok(Headers {
+            vni,
+            is_v6: ethertype == ETHERTYPE_IPV6,
+            ip,
+            l4,
+            l4_start: cursor.pos(),
+            l4_bytes: cursor.rest(),
+            outer_truncated: truncated,
+        })
     }
 
     /// Parses the outer headers and the tunnel. Returns the VNI and where the inner
@@ -393,6 +376,82 @@ impl Decoder {
         *cursor = probe;
         Ok((vni, Start::Ethernet))
     }
+}
+
+/// The parsed headers of one frame, before the arithmetic that both parsers share.
+#[derive(Clone, Copy, Debug)]
+struct Headers<'a> {
+    vni: u32,
+    is_v6: bool,
+    /// The inner IP header.
+    ip: IpHeader,
+    l4: L4,
+    /// Offset of the transport header in the frame.
+    l4_start: usize,
+    /// The frame's bytes from the transport header to the end of the inner IP
+    /// packet (or of the frame, if that ends first).
+    l4_bytes: &'a [u8],
+    /// The outer IP header claims more bytes than the frame holds, or the tunnel
+    /// packet is a first fragment.
+    outer_truncated: bool,
+}
+
+/// Builds the packet from its headers. `cut` is the number of bytes the capture
+/// removed from the end of the frame. Returns the packet (without time) and whether
+/// it is a non-first fragment.
+#[inline]
+fn assemble(frame: &[u8], cut: usize, headers: Headers<'_>) -> (Packet, bool) {
+    let Headers {
+        vni,
+        is_v6,
+        ip,
+        l4,
+        l4_start,
+        l4_bytes,
+        outer_truncated,
+    } = headers;
+    let truncated = cut > 0 || outer_truncated || ip.truncated || l4.truncated;
+
+    let mut ip_bytes = ip.total_len;
+    if ip.len_from_bytes {
+        // NOTE: without a length field, the bytes cut from the frame are assumed to
+        // belong to the inner packet.
+        ip_bytes = ip_bytes.saturating_add(cut);
+    }
+    let payload_bytes = ip_bytes
+        .saturating_sub(ip.header_len)
+        .saturating_sub(l4.header_len);
+    let fingerprint = fingerprint::fingerprint(frame, &ip, is_v6, l4_bytes);
+
+    // Captured payload: after the transport header, and not past the IP length
+    // (Ethernet padding follows short packets).
+    let payload_start = l4_start.saturating_add(l4.header_len);
+    let captured = if l4.truncated || ip.non_first_fragment {
+        0
+    } else {
+        frame.len().saturating_sub(payload_start).min(payload_bytes)
+    };
+
+    let packet = Packet {
+        ts_ns: 0,
+        key: FlowKey {
+            vni,
+            protocol: ip.protocol,
+            src: ip.src,
+            dst: ip.dst,
+            sport: l4.sport,
+            dport: l4.dport,
+        },
+        ip_bytes: u32::try_from(ip_bytes).unwrap_or(u32::MAX),
+        payload_bytes: u32::try_from(payload_bytes).unwrap_or(u32::MAX),
+        tcp_flags: l4.tcp_flags,
+        truncated,
+        fingerprint,
+        tcp_seq: l4.tcp_seq,
+        payload_offset: u32::try_from(payload_start).unwrap_or(0),
+        payload_len: u32::try_from(captured).unwrap_or(0),
+    };
+    (packet, ip.non_first_fragment)
 }
 
 fn ip_ethertype(cursor: &Cursor<'_>) -> Option<u16> {
