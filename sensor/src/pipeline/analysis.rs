@@ -84,6 +84,12 @@ pub struct ModelFeed {
 }
 
 impl ModelFeed {
+    /// Returns an empty batch for at least `capacity` records, reusing one that the
+    /// model has finished with when there is one.
+    pub fn spare_batch(&self, capacity: usize) -> Vec<FlowRecord> {
+        self.sender.spare_batch(capacity)
+    }
+
     /// Hands a batch of records to the model.
     pub fn offer(&self, records: Vec<FlowRecord>) {
         let count = records.len() as u64;
@@ -262,6 +268,7 @@ fn run(
                         }
                     }
                 }
+                records.recycle(batch);
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,

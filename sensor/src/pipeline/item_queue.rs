@@ -4,6 +4,12 @@
 //! thousand to a million items, which is too little when the writer pauses for
 //! a moment and too much memory when it stops. Counting items keeps the bound
 //! the per-item channels had, while one message still carries many items.
+//!
+//! The receiver hands emptied batches back (`recycle`) and senders take them
+//! (`spare_batch`). A steady stream then reuses a few allocations. Without
+//! that, every batch was allocated in one thread and freed in another, and
+//! the allocator kept returning the memory to the kernel and faulting it in
+//! again.
 
 use std::{
     sync::{
@@ -13,10 +19,20 @@ use std::{
     time::Duration,
 };
 
-use crossbeam::channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+use crossbeam::{
+    channel::{Receiver, RecvTimeoutError, Sender, unbounded},
+    queue::ArrayQueue,
+};
 
 /// How long a sender waiting for room sleeps between two looks.
 const ROOM_POLL: Duration = Duration::from_millis(1);
+
+/// Most emptied batches kept for reuse.
+const SPARE_BATCHES: usize = 4;
+
+/// A batch with room for more items than this is freed instead of kept, so
+/// the spares stay small whatever one batch held.
+const MAX_SPARE_CAPACITY: usize = 4096;
 
 struct Shared {
     /// Items sent and not yet received.
@@ -29,6 +45,7 @@ struct Shared {
 pub struct ItemSender<T> {
     sender: Sender<Vec<T>>,
     shared: Arc<Shared>,
+    spares: Arc<ArrayQueue<Vec<T>>>,
 }
 
 impl<T> Clone for ItemSender<T> {
@@ -36,6 +53,7 @@ impl<T> Clone for ItemSender<T> {
         ItemSender {
             sender: self.sender.clone(),
             shared: Arc::clone(&self.shared),
+            spares: Arc::clone(&self.spares),
         }
     }
 }
@@ -44,6 +62,7 @@ impl<T> Clone for ItemSender<T> {
 pub struct ItemReceiver<T> {
     receiver: Receiver<Vec<T>>,
     shared: Arc<Shared>,
+    spares: Arc<ArrayQueue<Vec<T>>>,
 }
 
 /// Creates a queue of at most `capacity` items. An empty queue also takes one
@@ -55,16 +74,34 @@ pub fn item_queue<T>(capacity: usize) -> (ItemSender<T>, ItemReceiver<T>) {
         capacity,
         receiver_alive: AtomicBool::new(true),
     });
+    let spares = Arc::new(ArrayQueue::new(SPARE_BATCHES));
     (
         ItemSender {
             sender,
             shared: Arc::clone(&shared),
+            spares: Arc::clone(&spares),
         },
-        ItemReceiver { receiver, shared },
+        ItemReceiver {
+            receiver,
+            shared,
+            spares,
+        },
     )
 }
 
 impl<T> ItemSender<T> {
+    /// Returns an empty batch with room for at least `capacity` items: an
+    /// emptied one that the receiver gave back, or a new one.
+    pub fn spare_batch(&self, capacity: usize) -> Vec<T> {
+        match self.spares.pop() {
+            Some(mut batch) => {
+                batch.reserve(capacity);
+                batch
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
     /// Sends `batch` if the queue has room for it; gives it back otherwise, or
     /// when the receiver is gone.
     pub fn try_send(&self, batch: Vec<T>) -> Result<(), Vec<T>> {
@@ -115,6 +152,17 @@ impl<T> ItemReceiver<T> {
         let batch = self.receiver.recv_timeout(timeout)?;
         self.taken(&batch);
         Ok(batch)
+    }
+
+    /// Empties `batch` and keeps its allocation for [`ItemSender::spare_batch`],
+    /// unless enough spares wait or it is larger than a spare may be.
+    pub fn recycle(&self, mut batch: Vec<T>) {
+        if batch.capacity() == 0 || batch.capacity() > MAX_SPARE_CAPACITY {
+            return;
+        }
+        batch.clear();
+        // A full pool drops the batch here.
+        let _ = self.spares.push(batch);
     }
 
     /// Returns whether no batch waits.
@@ -182,6 +230,46 @@ mod tests {
         drop(receiver);
         assert_eq!(sender.send(vec![2]), Err(vec![2]), "full, and nobody takes");
         assert_eq!(sender.try_send(vec![3]), Err(vec![3]));
+    }
+
+    #[test]
+    fn recycled_batch_is_reused_empty() {
+        let (sender, receiver) = item_queue::<u32>(8);
+        let mut batch = sender.spare_batch(16);
+        batch.extend([1, 2, 3]);
+        let allocation = batch.as_ptr();
+        sender.send(batch).expect("room");
+        let received = receiver.recv().expect("a batch");
+        receiver.recycle(received);
+
+        let reused = sender.spare_batch(4);
+        assert!(reused.is_empty());
+        assert_eq!(reused.as_ptr(), allocation, "the same allocation came back");
+        assert!(reused.capacity() >= 16);
+        let fresh = sender.spare_batch(4);
+        assert_ne!(fresh.as_ptr(), allocation, "only one spare was given back");
+    }
+
+    #[test]
+    fn spares_are_bounded() {
+        let (sender, receiver) = item_queue::<u32>(8);
+        receiver.recycle(Vec::with_capacity(MAX_SPARE_CAPACITY + 1));
+        assert_eq!(
+            sender.spare_batch(1).capacity(),
+            1,
+            "an oversized batch is freed"
+        );
+        for _ in 0..SPARE_BATCHES + 2 {
+            receiver.recycle(Vec::with_capacity(32));
+        }
+        for _ in 0..SPARE_BATCHES {
+            assert!(sender.spare_batch(1).capacity() >= 32);
+        }
+        assert_eq!(
+            sender.spare_batch(1).capacity(),
+            1,
+            "at most SPARE_BATCHES are kept"
+        );
     }
 
     #[test]

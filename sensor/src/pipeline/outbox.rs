@@ -10,8 +10,9 @@ use crate::{app::meta::AppEvent, flow::FlowRecord, pipeline::item_queue::ItemSen
 
 /// Maximum items in one batch: an outbox sends a batch as soon as it has this
 /// many. Live workers also flush once per poll of their socket, whatever the
-/// count, and replay flushes at the end.
-pub const BATCH_ITEMS: usize = 256;
+/// count, and replay flushes at the end. With 256, replay woke the writer four
+/// times as often, and each wake-up costs a futex call and a context switch.
+pub const BATCH_ITEMS: usize = 1024;
 
 /// One item for the writer thread.
 #[derive(Debug)]
@@ -55,7 +56,8 @@ impl Outbox {
     fn push(&mut self, item: Output) {
         self.pending.push(item);
         if self.pending.len() >= BATCH_ITEMS {
-            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_ITEMS));
+            let spare = self.sender.spare_batch(BATCH_ITEMS);
+            let batch = std::mem::replace(&mut self.pending, spare);
             self.dropped += self.send(batch);
         }
     }
@@ -73,8 +75,8 @@ impl Outbox {
         if !self.pending.is_empty() {
             // The next flush will likely be as large as this one: reserving that
             // much spares the copies of growing it item by item.
-            let capacity = self.pending.len();
-            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(capacity));
+            let spare = self.sender.spare_batch(self.pending.len());
+            let batch = std::mem::replace(&mut self.pending, spare);
             self.dropped += self.send(batch);
         }
         std::mem::take(&mut self.dropped)

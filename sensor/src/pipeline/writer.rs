@@ -145,13 +145,14 @@ fn write_all(
     // Enricher drops already added to `counts.app_dropped`.
     let mut reported_drops = 0;
 
-    while let Some(batch) = batches.recv() {
-        // The batch's records. Each moves here once, is completed and written in
-        // place, and goes on to the model when there is one, because a record is
-        // large and every move copies it. Sized once, because growing the list
-        // copied every record again.
-        let mut records = Vec::with_capacity(batch.len());
-        for item in batch {
+    // The batch's records. Each moves here once, is completed and written in
+    // place, and goes on to the model when there is one, because a record is
+    // large and every move copies it. Sized before the batch, because growing
+    // the list copied every record again.
+    let mut records = Vec::new();
+    while let Some(mut batch) = batches.recv() {
+        records.reserve(batch.len());
+        for item in batch.drain(..) {
             let record = match item {
                 Output::App(event) => {
                     enricher.add(event);
@@ -178,10 +179,13 @@ fn write_all(
         {
             failures.note(error, counts, path);
         }
-        if let Some(feed) = &model
-            && !records.is_empty()
-        {
-            feed.offer(records);
+        batches.recycle(batch);
+        match &model {
+            Some(feed) if !records.is_empty() => {
+                let spare = feed.spare_batch(records.len());
+                feed.offer(std::mem::replace(&mut records, spare));
+            }
+            _ => records.clear(),
         }
         // Publish the enricher's drops as they happen, not only at shutdown.
         counts
