@@ -2,6 +2,7 @@
 //! flow meters offline on the same generated capture, measures the CPU time of each, checks
 //! that each counted the expected flows, and returns the report section.
 
+mod floor;
 mod input;
 mod install;
 mod measure;
@@ -94,8 +95,21 @@ pub fn run(options: &BenchOptions) -> Result<String> {
         closest.map_or("no peer", Tool::label)
     );
     let profile = profile::measure(&paths, &work_dir, closest);
+    eprintln!("bench: peers: measuring the I/O floor with dd");
+    let sensor_records = work_dir
+        .join(format!("{}-0", file_stem(Tool::Sensor)))
+        .join("flows.jsonl");
+    let floor = floor::measure(&paths.vxlan_pcap, &sensor_records, &work_dir, runs);
+    let closest_seconds = outcomes
+        .iter()
+        .find(|outcome| Some(outcome.tool) == closest)
+        .and_then(|outcome| outcome.result.as_ref().ok())
+        .map(|(usage, _)| usage.cpu_seconds);
+
     let mut section = render(options, days, runs, &counts, &versions, &outcomes);
     render_profile(&mut section, counts.frames, &profile);
+    let peer = closest.map(Tool::label).zip(closest_seconds);
+    floor::render(&mut section, counts.frames, &floor, peer);
     Ok(section)
 }
 

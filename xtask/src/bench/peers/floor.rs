@@ -1,0 +1,235 @@
+//! The I/O floor of the sensor's peer run: the CPU time that only reading its input
+//! file and writing as many bytes as its flow records takes, measured with `dd`. A
+//! replay that reads the file with read(2) and writes the records with write(2), as
+//! the sensor does, cannot use less. The floor therefore shows how much of the time
+//! a target allows is left for the work itself.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use super::measure::{self, Usage};
+use super::{RUN_LIMIT, TARGET_RATIO};
+
+/// Block size of the read, as the sensor's pcap reader uses.
+const READ_BLOCK_BYTES: u64 = 1024 * 1024;
+/// Block size of the write, as the sensor's record writer uses.
+const WRITE_BLOCK_BYTES: u64 = 64 * 1024;
+
+/// CPU time of the two halves of the floor.
+pub struct Floor {
+    pub read: Usage,
+    pub write: Usage,
+    /// Bytes written: the size of the sensor's flow records.
+    pub written_bytes: u64,
+}
+
+/// Measures the floor `runs` times and keeps the median of each half. `records` is
+/// the flow record file of a finished sensor run.
+pub fn measure(input: &Path, records: &Path, work_dir: &Path, runs: usize) -> Result<Floor> {
+    let written_bytes = fs::metadata(records)
+        .with_context(|| format!("failed to read the size of {}", records.display()))?
+        .len();
+    let out_dir = work_dir.join("floor");
+    fs::create_dir_all(&out_dir)
+        .with_context(|| format!("failed to create {}", out_dir.display()))?;
+    let output = out_dir.join("written.bin");
+
+    let mut reads = Vec::new();
+    let mut writes = Vec::new();
+    for _ in 0..runs.max(1) {
+        let mut read = Command::new("dd");
+        read.arg(format!("if={}", input.display()))
+            .arg("of=/dev/null")
+            .arg(format!("bs={READ_BLOCK_BYTES}"));
+        reads.push(run(&mut read, &out_dir)?);
+
+        // A fresh file each time, as the sensor writes one.
+        if output.exists() {
+            fs::remove_file(&output)
+                .with_context(|| format!("failed to remove {}", output.display()))?;
+        }
+        let mut write = Command::new("dd");
+        write
+            .arg("if=/dev/zero")
+            .arg(format!("of={}", output.display()))
+            .arg(format!("bs={WRITE_BLOCK_BYTES}"))
+            .arg(format!(
+                "count={}",
+                written_bytes.div_ceil(WRITE_BLOCK_BYTES)
+            ));
+        writes.push(run(&mut write, &out_dir)?);
+    }
+    Ok(Floor {
+        read: median(reads),
+        write: median(writes),
+        written_bytes,
+    })
+}
+
+fn run(command: &mut Command, out_dir: &Path) -> Result<Usage> {
+    measure::run_measured(
+        command,
+        &out_dir.join("stdout.txt"),
+        &out_dir.join("stderr.txt"),
+        RUN_LIMIT,
+    )
+}
+
+fn median(mut runs: Vec<Usage>) -> Usage {
+    runs.sort_by(|a, b| a.cpu_seconds.total_cmp(&b.cpu_seconds));
+    runs[runs.len() / 2]
+}
+
+/// Appends the floor and what it leaves of the CPU budget that a lead of
+/// [`TARGET_RATIO`] over `peer` (its label and CPU seconds) allows.
+pub fn render(out: &mut String, frames: u64, floor: &Result<Floor>, peer: Option<(&str, f64)>) {
+    let _ = writeln!(out, "\n### The I/O floor\n");
+    let floor = match floor {
+        Ok(floor) => floor,
+        Err(error) => {
+            let _ = writeln!(out, "The floor runs failed: {error:#}\n");
+            return;
+        }
+    };
+    let total = floor.read.cpu_seconds + floor.write.cpu_seconds;
+    let _ = writeln!(
+        out,
+        "`dd` reads the VXLAN file in {} KiB blocks into /dev/null, and writes {} bytes of \
+         zeros (the size of the sensor's flow records) to a new file in {} KiB blocks. \
+         Nothing else runs, so this is the least CPU time that reading this input and \
+         writing these records with read(2) and write(2) can take.\n",
+        READ_BLOCK_BYTES / 1024,
+        floor.written_bytes,
+        WRITE_BLOCK_BYTES / 1024
+    );
+    let _ = writeln!(out, "| step | CPU s | of which system s |");
+    let _ = writeln!(out, "|---|---:|---:|");
+    for (step, usage) in [
+        ("read the input", &floor.read),
+        ("write the records", &floor.write),
+    ] {
+        let _ = writeln!(
+            out,
+            "| {step} | {:.3} | {:.3} |",
+            usage.cpu_seconds, usage.system_seconds
+        );
+    }
+    let _ = writeln!(out, "| both | {total:.3} | |");
+    let Some((label, peer_seconds)) = peer else {
+        return;
+    };
+    let budget = peer_seconds / TARGET_RATIO;
+    let left = budget - total;
+    let _ = write!(
+        out,
+        "\nA {TARGET_RATIO:.0}x lead over {label} ({peer_seconds:.3} s) allows {budget:.3} s \
+         of CPU for the whole run. The floor takes {:.0}% of that",
+        100.0 * total / budget.max(f64::EPSILON)
+    );
+    if left > 0.0 {
+        let _ = writeln!(
+            out,
+            ", which leaves {left:.3} s, or {:.0} ns per frame, for decapsulation, flows, \
+             the application parsers, the model and the JSON text.",
+            left * 1e9 / frames.max(1) as f64
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            ", so no replay that reads this input and writes these records with read(2) \
+             and write(2) can meet the target."
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(cpu_seconds: f64) -> Usage {
+        Usage {
+            cpu_seconds,
+            system_seconds: cpu_seconds / 2.0,
+            wall_seconds: cpu_seconds,
+            max_rss_kib: 1024,
+        }
+    }
+
+    fn floor(read: f64, write: f64) -> Result<Floor> {
+        Ok(Floor {
+            read: usage(read),
+            write: usage(write),
+            written_bytes: 1_000,
+        })
+    }
+
+    #[test]
+    fn render_states_what_is_left() {
+        let mut out = String::new();
+        render(
+            &mut out,
+            1_000_000,
+            &floor(0.010, 0.020),
+            Some(("softflowd", 0.300)),
+        );
+        assert!(out.contains("| both | 0.030 | |"), "{out}");
+        assert!(out.contains("allows 0.100 s"), "{out}");
+        assert!(out.contains("The floor takes 30% of that"), "{out}");
+        assert!(out.contains("leaves 0.070 s, or 70 ns per frame"), "{out}");
+    }
+
+    #[test]
+    fn render_states_an_unreachable_target() {
+        let mut out = String::new();
+        render(
+            &mut out,
+            1_000,
+            &floor(0.080, 0.040),
+            Some(("softflowd", 0.300)),
+        );
+        assert!(out.contains("The floor takes 120% of that"), "{out}");
+        assert!(out.contains("no replay"), "{out}");
+    }
+
+    #[test]
+    fn render_without_peer_shows_only_the_floor() {
+        let mut out = String::new();
+        render(&mut out, 1_000, &floor(0.010, 0.020), None);
+        assert!(out.contains("| read the input | 0.010 | 0.005 |"), "{out}");
+        assert!(!out.contains("allows"), "{out}");
+    }
+
+    #[test]
+    fn measure_reads_and_writes_with_dd() {
+        let dir = std::env::temp_dir().join(format!("floor-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("input.bin");
+        let records = dir.join("records.jsonl");
+        fs::write(&input, vec![7u8; 3 * 1024 * 1024]).unwrap();
+        fs::write(&records, vec![b'x'; 200_000]).unwrap();
+
+        let floor = measure(&input, &records, &dir, 1).unwrap();
+        assert_eq!(floor.written_bytes, 200_000);
+        let written = fs::metadata(dir.join("floor").join("written.bin"))
+            .unwrap()
+            .len();
+        assert_eq!(
+            written,
+            200_000u64.div_ceil(WRITE_BLOCK_BYTES) * WRITE_BLOCK_BYTES
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn measure_fails_without_records() {
+        let dir = std::env::temp_dir().join(format!("floor-missing-{}", std::process::id()));
+        let error = measure(&dir.join("input"), &dir.join("none.jsonl"), &dir, 1)
+            .err()
+            .expect("no records file");
+        assert!(format!("{error:#}").contains("none.jsonl"), "{error:#}");
+    }
+}
