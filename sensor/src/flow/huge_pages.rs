@@ -5,9 +5,14 @@
 //! and requests transparent huge pages with `MADV_HUGEPAGE`, so the kernel backs
 //! them with a few 2 MiB pages when its THP mode is `madvise` or `always`.
 //!
+//! The block is also faulted in at once (`MADV_POPULATE_WRITE`). A huge page fault
+//! zeroes 2 MiB and may wait for the kernel to compact memory, which belongs at
+//! start-up and not in the packet path, and random inserts touch every part of the
+//! table soon anyway.
+//!
 //! Where the kernel has THP off (`never`), the advice is ignored and the table is
-//! backed by 4 KiB pages as with the global allocator. Small requests go to the
-//! global allocator.
+//! backed by 4 KiB pages, still faulted in at once. Small requests go to the global
+//! allocator.
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -83,6 +88,7 @@ unsafe impl Allocator for HugePageAlloc {
             // ignores it, and the table still works on 4 KiB pages.
             libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
         }
+        populate(start, len);
         let pointer = NonNull::new(start as *mut u8).ok_or(AllocError)?;
         Ok(NonNull::slice_from_raw_parts(pointer, len))
     }
@@ -102,6 +108,21 @@ unsafe impl Allocator for HugePageAlloc {
         unsafe {
             libc::munmap(pointer.as_ptr().cast(), len);
         }
+    }
+}
+
+/// Faults in the `len` bytes at `start`, which `allocate` just mapped.
+fn populate(start: usize, len: usize) {
+    // SAFETY: the range is a private anonymous mapping that this allocator owns.
+    let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE: write one byte of each page.
+    for page in (start..start + len).step_by(PAGE_BYTES) {
+        // SAFETY: `page` lies inside the mapping, which is writable and still zero,
+        // so writing zero changes no value.
+        unsafe { (page as *mut u8).write_volatile(0) };
     }
 }
 
@@ -134,6 +155,30 @@ mod tests {
         let bytes =
             unsafe { std::slice::from_raw_parts(block.cast::<u8>().as_ptr(), layout.size()) };
         assert!(bytes.iter().all(|&byte| byte == 0));
+        // SAFETY: allocated above with this layout.
+        unsafe { HugePageAlloc.deallocate(block.cast(), layout) };
+    }
+
+    #[test]
+    fn large_block_is_resident_at_once() {
+        let layout = Layout::from_size_align(2 * HUGE_PAGE_BYTES, 8).unwrap();
+        let block = HugePageAlloc.allocate(layout).unwrap();
+        let pages = block.len() / PAGE_BYTES;
+        let mut resident = vec![0u8; pages];
+        // SAFETY: the block is a mapping of `block.len()` bytes, and `resident` has one
+        // byte per page of it.
+        let rc = unsafe {
+            libc::mincore(
+                block.cast::<libc::c_void>().as_ptr(),
+                block.len(),
+                resident.as_mut_ptr(),
+            )
+        };
+        assert_eq!(rc, 0, "mincore failed: {}", std::io::Error::last_os_error());
+        assert!(
+            resident.iter().all(|&page| page & 1 == 1),
+            "a page is not resident"
+        );
         // SAFETY: allocated above with this layout.
         unsafe { HugePageAlloc.deallocate(block.cast(), layout) };
     }
