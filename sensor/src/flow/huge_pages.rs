@@ -1,9 +1,10 @@
 //! An allocator for the flow index, which is reserved at start for the full flow
 //! capacity (tens of MiB) and then written at random places. Backed by 4 KiB pages,
 //! nearly every insert into a young table touches a new page: a page fault, and a TLB
-//! miss on most lookups later. This allocator maps large tables at a 2 MiB boundary
-//! and requests transparent huge pages with `MADV_HUGEPAGE`, so the kernel backs
-//! them with a few 2 MiB pages when its THP mode is `madvise` or `always`.
+//! miss on most lookups later. This allocator takes large tables from the global
+//! allocator at a 2 MiB boundary, in whole 2 MiB units, and requests transparent huge
+//! pages for them with `MADV_HUGEPAGE`. The kernel then backs them with a few 2 MiB
+//! pages when its THP mode is `madvise` or `always`.
 //!
 //! The block is also faulted in at once (`MADV_POPULATE_WRITE`). A huge page fault
 //! zeroes 2 MiB and may wait for the kernel to compact memory, which belongs at
@@ -12,7 +13,8 @@
 //!
 //! Where the kernel has THP off (`never`), the advice is ignored and the table is
 //! backed by 4 KiB pages, still faulted in at once. Small requests go to the global
-//! allocator.
+//! allocator unchanged. Every block comes from the global allocator, so a counting
+//! allocator (as in the memory benchmark) counts the index.
 
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -23,106 +25,71 @@ use allocator_api2::alloc::{AllocError, Allocator, Global};
 /// base pages.
 const HUGE_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
-/// Alignment that `mmap` guarantees, so the largest alignment a mapped request may have.
+/// The smallest page size of the supported targets, the step of the fallback that
+/// faults a block in page by page.
 const PAGE_BYTES: usize = 4096;
 
-/// Maps requests of at least one huge page with `mmap` and `MADV_HUGEPAGE`; passes
-/// smaller ones to [`Global`].
+/// Takes blocks of at least one huge page from [`Global`] at a huge page boundary,
+/// advises huge pages for them and faults them in. Smaller requests pass through.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HugePageAlloc;
 
-impl HugePageAlloc {
-    fn is_mapped(layout: Layout) -> bool {
-        layout.size() >= HUGE_PAGE_BYTES && layout.align() <= PAGE_BYTES
+/// Returns the layout requested from [`Global`] for `layout`: whole huge pages at a
+/// huge page boundary. Returns `None` for a request smaller than a huge page, which
+/// passes through unchanged.
+fn huge_layout(layout: Layout) -> Option<Layout> {
+    if layout.size() < HUGE_PAGE_BYTES {
+        return None;
     }
+    let size = layout.size().checked_next_multiple_of(HUGE_PAGE_BYTES)?;
+    Layout::from_size_align(size, layout.align().max(HUGE_PAGE_BYTES)).ok()
 }
 
-/// `size` rounded up to whole huge pages, or `None` on overflow.
-fn mapped_len(size: usize) -> Option<usize> {
-    size.checked_next_multiple_of(HUGE_PAGE_BYTES)
-}
-
-// SAFETY: mapped blocks are private anonymous mappings of at least `layout.size()`
-// bytes, aligned to 2 MiB (above any accepted `layout.align()`), that stay valid until
-// `deallocate` unmaps exactly the range `allocate` kept. Other requests follow
-// `Global`'s contract.
+// SAFETY: every block comes from `Global`, and `deallocate` returns it to `Global` with
+// the layout it was requested with: `huge_layout` returns the same layout for the same
+// `layout`, and a large block is at least `layout.size()` bytes at an alignment of at
+// least `layout.align()`. The advice and the population change no byte of the block.
 unsafe impl Allocator for HugePageAlloc {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        if !Self::is_mapped(layout) {
+        let Some(huge) = huge_layout(layout) else {
             return Global.allocate(layout);
-        }
-        let len = mapped_len(layout.size()).ok_or(AllocError)?;
-        // One extra huge page of address space leaves room to start at a 2 MiB
-        // boundary. The unused head and tail are unmapped at once.
-        let reserve = len.checked_add(HUGE_PAGE_BYTES).ok_or(AllocError)?;
-        // SAFETY: an anonymous private mapping at an address the kernel picks has no
-        // preconditions.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserve,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
         };
-        if base == libc::MAP_FAILED {
-            return Err(AllocError);
-        }
-        let base_addr = base as usize;
-        let start = base_addr.next_multiple_of(HUGE_PAGE_BYTES);
-        let head = start - base_addr;
-        let tail = reserve - head - len;
-        // SAFETY: both ranges lie inside the mapping made above, are page-aligned
-        // (mmap returns page-aligned addresses, and `head` and `len` are multiples of
-        // the page size), and nothing points into them.
+        let block = Global.allocate(huge)?;
+        let start = block.cast::<u8>().as_ptr();
+        // SAFETY: the range is the block just allocated, which starts at a huge page
+        // boundary and is whole huge pages long. Advice only: a kernel without THP,
+        // or with THP off, rejects or ignores it, and the block works on 4 KiB pages.
         unsafe {
-            if head > 0 {
-                libc::munmap(base, head);
-            }
-            if tail > 0 {
-                libc::munmap((start + len) as *mut libc::c_void, tail);
-            }
-            // Advice only: a kernel without THP, or with THP off, returns an error or
-            // ignores it, and the table still works on 4 KiB pages.
-            libc::madvise(start as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+            libc::madvise(start.cast(), huge.size(), libc::MADV_HUGEPAGE);
         }
-        populate(start, len);
-        let pointer = NonNull::new(start as *mut u8).ok_or(AllocError)?;
-        Ok(NonNull::slice_from_raw_parts(pointer, len))
+        populate(start, huge.size());
+        Ok(block)
     }
 
     unsafe fn deallocate(&self, pointer: NonNull<u8>, layout: Layout) {
-        if !Self::is_mapped(layout) {
-            // SAFETY: the caller passes a block that `allocate` took from `Global`
-            // with this layout.
-            unsafe { Global.deallocate(pointer, layout) };
-            return;
-        }
-        let Some(len) = mapped_len(layout.size()) else {
-            return;
-        };
-        // SAFETY: `allocate` kept exactly `len` bytes mapped at `pointer` for this
-        // layout, and the caller no longer uses them.
-        unsafe {
-            libc::munmap(pointer.as_ptr().cast(), len);
-        }
+        let layout = huge_layout(layout).unwrap_or(layout);
+        // SAFETY: the caller passes a block from `allocate` with the layout it asked
+        // for, and `allocate` took it from `Global` with this layout.
+        unsafe { Global.deallocate(pointer, layout) };
     }
 }
 
-/// Faults in the `len` bytes at `start`, which `allocate` just mapped.
-fn populate(start: usize, len: usize) {
-    // SAFETY: the range is a private anonymous mapping that this allocator owns.
-    let rc = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+/// Faults in the `len` bytes at `start`, a block that `allocate` owns.
+fn populate(start: *mut u8, len: usize) {
+    // SAFETY: the range is one writable block. MADV_POPULATE_WRITE faults its pages in
+    // as if written, without changing a byte.
+    let rc = unsafe { libc::madvise(start.cast(), len, libc::MADV_POPULATE_WRITE) };
     if rc == 0 {
         return;
     }
-    // Kernels before 5.14 lack MADV_POPULATE_WRITE: write one byte of each page.
-    for page in (start..start + len).step_by(PAGE_BYTES) {
-        // SAFETY: `page` lies inside the mapping, which is writable and still zero,
-        // so writing zero changes no value.
-        unsafe { (page as *mut u8).write_volatile(0) };
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE: write each page's first byte back.
+    for offset in (0..len).step_by(PAGE_BYTES) {
+        // SAFETY: `offset` is inside the block, which this allocator owns and nothing
+        // else uses yet. The byte is written back unchanged.
+        unsafe {
+            let byte = start.add(offset);
+            byte.write_volatile(byte.read_volatile());
+        }
     }
 }
 
@@ -148,25 +115,13 @@ mod tests {
     }
 
     #[test]
-    fn large_block_starts_zeroed() {
-        let layout = Layout::from_size_align(HUGE_PAGE_BYTES, 8).unwrap();
-        let block = HugePageAlloc.allocate(layout).unwrap();
-        // SAFETY: the block is `HUGE_PAGE_BYTES` readable bytes.
-        let bytes =
-            unsafe { std::slice::from_raw_parts(block.cast::<u8>().as_ptr(), layout.size()) };
-        assert!(bytes.iter().all(|&byte| byte == 0));
-        // SAFETY: allocated above with this layout.
-        unsafe { HugePageAlloc.deallocate(block.cast(), layout) };
-    }
-
-    #[test]
     fn large_block_is_resident_at_once() {
         let layout = Layout::from_size_align(2 * HUGE_PAGE_BYTES, 8).unwrap();
         let block = HugePageAlloc.allocate(layout).unwrap();
         let pages = block.len() / PAGE_BYTES;
         let mut resident = vec![0u8; pages];
-        // SAFETY: the block is a mapping of `block.len()` bytes, and `resident` has one
-        // byte per page of it.
+        // SAFETY: the block is `block.len()` bytes from a page boundary, and `resident`
+        // has one byte per page of it.
         let rc = unsafe {
             libc::mincore(
                 block.cast::<libc::c_void>().as_ptr(),
@@ -184,12 +139,26 @@ mod tests {
     }
 
     #[test]
-    fn small_block_uses_global() {
+    fn small_block_passes_through() {
         let layout = Layout::from_size_align(64, 8).unwrap();
+        assert_eq!(huge_layout(layout), None);
         let block = HugePageAlloc.allocate(layout).unwrap();
-        assert!(block.len() >= 64);
+        assert_eq!(block.len(), 64);
         // SAFETY: allocated above with this layout.
         unsafe { HugePageAlloc.deallocate(block.cast(), layout) };
+    }
+
+    #[test]
+    fn huge_layout_rounds_up_and_aligns() {
+        let layout = Layout::from_size_align(HUGE_PAGE_BYTES + 1, 64).unwrap();
+        let huge = huge_layout(layout).unwrap();
+        assert_eq!(huge.size(), 2 * HUGE_PAGE_BYTES);
+        assert_eq!(huge.align(), HUGE_PAGE_BYTES);
+        assert_eq!(
+            huge_layout(huge),
+            Some(huge),
+            "a huge layout maps to itself"
+        );
     }
 
     #[test]
