@@ -98,7 +98,7 @@ pub struct Findings {
 impl Findings {
     /// Counts or keeps the result of one detector. Inlined, because the engine
     /// calls it for every detector on every record and most results are `None`.
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, finding: Option<Finding>) {
         let Some(finding) = finding else {
             return;
