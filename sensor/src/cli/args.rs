@@ -143,6 +143,8 @@ pub struct DecapArgs {
 #[derive(Debug, Args)]
 pub struct FlowArgs {
     /// Where flow records go, as JSON lines: a file path, or `-` for stdout.
+    /// When writes fail, capture goes on, the lost records are counted, and
+    /// the command exits with an error at stop.
     #[arg(long, env = "SENSOR_FLOWS_OUT", default_value = "-")]
     pub flows_out: PathBuf,
 

@@ -23,33 +23,59 @@ const BUFFER_BYTES: usize = CHUNK_BYTES + 16 * 1024;
 /// `BufWriter`: a failed write keeps the bytes not written. Once they fill a
 /// chunk, each new record first tries to write them, and is rejected with the
 /// error when that fails.
+///
+/// A record counts as written only once the sink has accepted its whole line, so
+/// records still buffered when the sink fails are not among
+/// [`FlowWriter::written_records`] but among [`FlowWriter::pending_records`].
 pub struct FlowWriter {
     sink: Box<dyn Write + Send>,
+    /// The sink again when it is a regular file that this writer created, so
+    /// that [`FlowWriter::abandon`] can cut a partly written line off its end.
+    file: Option<File>,
     /// Lines not yet written to `sink` in `buffer[..used]`. The rest is
     /// zero-filled room for the next records.
     buffer: Vec<u8>,
     used: usize,
     json: RecordJson,
+    /// Lines in `buffer[..used]`. The first may be partly written already.
+    pending: u64,
+    /// Records whose whole line the sink accepted.
+    written: u64,
+    /// Bytes the sink accepted.
+    sink_bytes: u64,
+    /// Bytes the sink accepted up to the end of the last whole line.
+    line_end_bytes: u64,
 }
 
 impl FlowWriter {
     /// Opens `path` for writing, truncating it; `-` means stdout.
     pub fn open(path: &Path) -> io::Result<Self> {
-        let sink: Box<dyn Write + Send> = if path == Path::new("-") {
-            Box::new(io::stdout())
+        if path == Path::new("-") {
+            return Ok(FlowWriter::from_writer(Box::new(io::stdout())));
+        }
+        let file = File::create(path)?;
+        let cut_handle = if file.metadata()?.is_file() {
+            Some(file.try_clone()?)
         } else {
-            Box::new(File::create(path)?)
+            None
         };
-        Ok(FlowWriter::from_writer(sink))
+        let mut writer = FlowWriter::from_writer(Box::new(file));
+        writer.file = cut_handle;
+        Ok(writer)
     }
 
     /// Creates a writer over any sink (tests, pipes).
     pub fn from_writer(sink: Box<dyn Write + Send>) -> Self {
         FlowWriter {
             sink,
+            file: None,
             buffer: vec![0; BUFFER_BYTES],
             used: 0,
             json: RecordJson::default(),
+            pending: 0,
+            written: 0,
+            sink_bytes: 0,
+            line_end_bytes: 0,
         }
     }
 
@@ -62,6 +88,7 @@ impl FlowWriter {
             let room = self.buffer.get_mut(self.used..).unwrap_or_default();
             if let Some(len) = self.json.write_line(room, record) {
                 self.used += len;
+                self.pending += 1;
                 return Ok(());
             }
             // The record did not fit: empty the buffer, or when it is already
@@ -79,6 +106,35 @@ impl FlowWriter {
     pub fn flush(&mut self) -> io::Result<()> {
         self.write_buffered()?;
         self.sink.flush()
+    }
+
+    /// Returns the number of records whose whole line the sink accepted.
+    pub fn written_records(&self) -> u64 {
+        self.written
+    }
+
+    /// Returns the number of records that [`FlowWriter::write`] accepted and
+    /// the sink has not yet accepted whole.
+    pub fn pending_records(&self) -> u64 {
+        self.pending
+    }
+
+    /// Gives up the buffered records after a failed flush, so that dropping
+    /// the writer tries no more writes. When the sink is a regular file that
+    /// accepted only the start of a line, cuts that start off, so that the file
+    /// ends with a whole line. Count [`FlowWriter::pending_records`] as lost
+    /// before calling this.
+    pub fn abandon(&mut self) -> io::Result<()> {
+        self.used = 0;
+        self.pending = 0;
+        match &self.file {
+            Some(file) if self.sink_bytes > self.line_end_bytes => {
+                file.set_len(self.line_end_bytes)?;
+                self.sink_bytes = self.line_end_bytes;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Writes the buffered lines to the sink. When a write fails, the lines
@@ -103,9 +159,34 @@ impl FlowWriter {
             }
         };
         let written = written.min(self.used);
+        self.count_written(written);
         self.buffer.copy_within(written..self.used, 0);
         self.used -= written;
         result
+    }
+
+    /// Counts the records whose lines end within the first `written` bytes
+    /// of the buffer, which the sink has just accepted.
+    fn count_written(&mut self, written: usize) {
+        if written == self.used {
+            // The buffer contains whole lines, so its end is the end of a line.
+            self.written += self.pending;
+            self.pending = 0;
+            self.sink_bytes += written as u64;
+            self.line_end_bytes = self.sink_bytes;
+            return;
+        }
+        // A failed write. JSON escapes every control character inside a
+        // string, so each newline in the buffer ends one record's line.
+        let lines = self.buffer.get(..self.used).unwrap_or_default();
+        let (sent, unsent) = lines.split_at_checked(written).unwrap_or((lines, &[]));
+        let unwritten = unsent.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        if let Some(last) = sent.iter().rposition(|&byte| byte == b'\n') {
+            self.line_end_bytes = self.sink_bytes + last as u64 + 1;
+        }
+        self.sink_bytes += sent.len() as u64;
+        self.written += self.pending.saturating_sub(unwritten);
+        self.pending = unwritten;
     }
 }
 
@@ -268,6 +349,132 @@ mod tests {
         }
         drop(writer);
         assert_eq!(sink.text(), expected);
+    }
+
+    /// A sink with room for `room` bytes, as a nearly full disk: the write
+    /// that reaches the limit is cut short, and later writes fail with ENOSPC.
+    struct FullAfter<W> {
+        inner: W,
+        room: usize,
+    }
+
+    impl<W: Write> Write for FullAfter<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let count = buf.len().min(self.room);
+            let count = self.inner.write(&buf[..count])?;
+            self.room -= count;
+            Ok(count)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+
+    #[test]
+    fn failed_flush_counts_whole_lines_only() {
+        let sink = Sink {
+            per_call: usize::MAX,
+            ..Sink::default()
+        };
+        let full = FullAfter {
+            inner: sink.clone(),
+            room: line(0).len() * 5 / 2,
+        };
+        let mut writer = FlowWriter::from_writer(Box::new(full));
+        for sequence in 0..10 {
+            writer.write(&record(sequence)).expect("buffered");
+        }
+
+        let error = writer.flush().expect_err("the sink is full");
+
+        assert_eq!(error.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(writer.written_records(), 2);
+        assert_eq!(writer.pending_records(), 8);
+        let accepted = sink.text();
+        assert_eq!(accepted.len(), line(0).len() * 5 / 2);
+        assert_eq!(accepted.iter().filter(|&&byte| byte == b'\n').count(), 2);
+    }
+
+    #[test]
+    fn failed_write_counts_rejected_record_as_not_written() {
+        let full = FullAfter {
+            inner: Sink {
+                per_call: usize::MAX,
+                ..Sink::default()
+            },
+            room: 0,
+        };
+        let mut writer = FlowWriter::from_writer(Box::new(full));
+        let mut accepted = 0;
+        for sequence in 0..1000 {
+            if writer.write(&record(sequence)).is_ok() {
+                accepted += 1;
+            }
+        }
+        assert!(writer.flush().is_err());
+        assert_eq!(writer.written_records(), 0);
+        assert_eq!(writer.pending_records(), accepted);
+    }
+
+    #[test]
+    fn recovered_sink_counts_every_record() {
+        let sink = Sink {
+            per_call: 100,
+            ..Sink::default()
+        };
+        let mut writer = FlowWriter::from_writer(Box::new(sink.clone()));
+        sink.broken
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        for sequence in 0..10 {
+            writer.write(&record(sequence)).expect("buffered");
+        }
+        assert!(writer.flush().is_err());
+        sink.broken
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        writer.flush().expect("flushed");
+        assert_eq!(writer.written_records(), 10);
+        assert_eq!(writer.pending_records(), 0);
+    }
+
+    #[test]
+    fn abandon_cuts_partial_line_off_file() {
+        let dir = std::env::temp_dir().join(format!("sensor-flow-abandon-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("flows.jsonl");
+        let file = File::create(&path).expect("create");
+        let full = FullAfter {
+            inner: file.try_clone().expect("clone"),
+            room: line(0).len() * 5 / 2,
+        };
+        let mut writer = FlowWriter::from_writer(Box::new(full));
+        writer.file = Some(file);
+        for sequence in 0..10 {
+            writer.write(&record(sequence)).expect("buffered");
+        }
+        assert!(writer.flush().is_err());
+
+        writer.abandon().expect("cut");
+        drop(writer);
+
+        let mut expected = line(0);
+        expected.extend(line(1));
+        assert_eq!(std::fs::read(&path).expect("read back"), expected);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn open_keeps_file_for_cut_only_when_regular() {
+        let dir = std::env::temp_dir().join(format!("sensor-flow-regular-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let regular = FlowWriter::open(&dir.join("flows.jsonl")).expect("open file");
+        let device = FlowWriter::open(Path::new("/dev/null")).expect("open /dev/null");
+        assert!(regular.file.is_some());
+        assert!(device.file.is_none());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Flow record sinks.
+//! Flow record and alert sinks.
 
 pub mod alerts;
 mod json_buf;
@@ -7,5 +7,7 @@ mod json_string;
 mod meta_json;
 mod record_json;
 mod time_text;
+mod write_advice;
 
 pub use json_lines::FlowWriter;
+pub use write_advice::write_advice;

@@ -4,7 +4,7 @@
 //! packet path.
 
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -15,7 +15,7 @@ use std::{
 use anyhow::Context;
 
 use crate::{
-    output::FlowWriter,
+    output::{FlowWriter, write_advice},
     pipeline::{
         analysis::ModelFeed,
         enrich::Enricher,
@@ -33,14 +33,15 @@ pub struct RecordWriter {
     sender: ItemSender<Output>,
     handle: JoinHandle<anyhow::Result<()>>,
     counts: Arc<WriterCounts>,
-    path: PathBuf,
 }
 
 /// Counters of the writer thread.
 #[derive(Debug, Default)]
 pub struct WriterCounts {
+    /// Records whose whole line reached the output.
     pub written: AtomicU64,
-    /// Records lost because the output failed.
+    /// Records lost because the output failed: rejected while it failed, or
+    /// still buffered when the writer stopped.
     pub failed: AtomicU64,
     /// Application findings dropped because too many flows waited for records.
     pub app_dropped: AtomicU64,
@@ -68,7 +69,6 @@ impl RecordWriter {
             sender,
             handle,
             counts,
-            path: path.to_path_buf(),
         })
     }
 
@@ -89,8 +89,7 @@ impl RecordWriter {
             .handle
             .join()
             .map_err(|_| anyhow::anyhow!("the flow writer thread panicked"))?;
-        result
-            .with_context(|| format!("failed to write flow records to {}", self.path.display()))?;
+        result?;
         Ok(self.counts.written.load(Ordering::Relaxed))
     }
 }
@@ -98,18 +97,16 @@ impl RecordWriter {
 /// Minimum time between two log lines about failed writes.
 const WRITE_ERROR_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Failed writes: the first error, returned at the end, and when the last one
-/// was logged.
+/// Failed writes: the last error, and when one was last logged.
 #[derive(Default)]
 struct Failures {
-    first: Option<std::io::Error>,
+    last: Option<std::io::Error>,
     last_logged: Option<std::time::Instant>,
 }
 
 impl Failures {
-    /// Counts one failed record and logs the cause at most once a minute.
+    /// Keeps a write error and logs it at most once a minute.
     fn note(&mut self, error: std::io::Error, counts: &WriterCounts, path: &Path) {
-        counts.failed.fetch_add(1, Ordering::Relaxed);
         if self
             .last_logged
             .is_none_or(|at| at.elapsed() >= WRITE_ERROR_LOG_INTERVAL)
@@ -119,17 +116,29 @@ impl Failures {
                 path = %path.display(),
                 %error,
                 failed_records = counts.failed.load(Ordering::Relaxed),
-                "failed to write flow records; capture goes on and failed records are counted"
+                "failed to write flow records; capture goes on and failed records are counted; {}",
+                write_advice(&error, "--flows-out")
             );
         }
-        self.first.get_or_insert(error);
+        self.last = Some(error);
+    }
+}
+
+/// Returns `path` for messages, or `stdout` for `-`.
+fn output_name(path: &Path) -> std::borrow::Cow<'_, str> {
+    if path == Path::new("-") {
+        "stdout".into()
+    } else {
+        path.to_string_lossy()
     }
 }
 
 /// Writes every record. A failed write (disk full, closed pipe) does not stop
 /// capture: the writer keeps taking records so the shards never block, counts
-/// the ones it could not write, logs the cause at most once a minute, and
-/// returns the first error when the channel closes.
+/// the ones it could not write, and logs the cause at most once a minute. When
+/// the channel closes, it flushes, counts what is still buffered as lost, and
+/// returns an error when any record was lost. Errors that cost no record (the
+/// output recovered and accepted every buffered line) are only logged.
 // Not inlined, so that profiles (the peer benchmark's callgrind runs) can tell this
 // thread by its entry function.
 #[inline(never)]
@@ -167,11 +176,9 @@ fn write_all(
                 continue;
             };
             enricher.attach(record);
-            match writer.write(record) {
-                Ok(()) => {
-                    counts.written.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(error) => failures.note(error, counts, path),
+            if let Err(error) = writer.write(record) {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+                failures.note(error, counts, path);
             }
         }
         if batches.is_empty()
@@ -179,6 +186,9 @@ fn write_all(
         {
             failures.note(error, counts, path);
         }
+        counts
+            .written
+            .store(writer.written_records(), Ordering::Relaxed);
         batches.recycle(batch);
         match &model {
             Some(feed) if !records.is_empty() => {
@@ -194,17 +204,82 @@ fn write_all(
         reported_drops = enricher.dropped;
     }
 
-    if let Err(error) = writer.flush() {
-        failures.first.get_or_insert(error);
+    let flushed = writer.flush();
+    counts
+        .written
+        .store(writer.written_records(), Ordering::Relaxed);
+    if let Err(error) = flushed {
+        counts
+            .failed
+            .fetch_add(writer.pending_records(), Ordering::Relaxed);
+        if let Err(cut_error) = writer.abandon() {
+            tracing::warn!(
+                path = %path.display(),
+                error = %cut_error,
+                "failed to cut the partly written last line off the flow output; the file ends with a partial record"
+            );
+        }
+        failures.last = Some(error);
     }
-    match failures.first {
-        Some(error) => Err(anyhow::Error::new(error).context(format!(
-            "{} flow records could not be written",
-            counts.failed.load(Ordering::Relaxed)
-        ))),
-        None => {
+
+    let written = counts.written.load(Ordering::Relaxed);
+    let failed = counts.failed.load(Ordering::Relaxed);
+    match failures.last {
+        Some(error) if failed > 0 => Err(anyhow::anyhow!(
+            "failed to write flow records to {}: {error}; {failed} of {} records were lost; {}",
+            output_name(path),
+            written + failed,
+            write_advice(&error, "--flows-out")
+        )),
+        _ => {
             tracing::debug!(path = %path.display(), "flow writer finished");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(count: u32) -> Vec<Output> {
+        (0..count)
+            .map(|sequence| {
+                Output::Record(crate::flow::FlowRecord {
+                    sequence,
+                    ..crate::flow::testing::record()
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_output_counts_every_record_lost() {
+        let writer = RecordWriter::start(Path::new("/dev/full"), None).expect("opens");
+        let counts = writer.counts();
+        writer.sender().send(records(100)).expect("queued");
+
+        let error = writer.finish().expect_err("/dev/full takes nothing");
+
+        assert_eq!(counts.written.load(Ordering::Relaxed), 0);
+        assert_eq!(counts.failed.load(Ordering::Relaxed), 100);
+        let message = error.to_string();
+        assert!(message.contains("/dev/full"), "{message}");
+        assert!(message.contains("os error 28"), "{message}");
+        assert!(
+            message.contains("100 of 100 records were lost"),
+            "{message}"
+        );
+        assert!(message.contains("free space"), "{message}");
+    }
+
+    #[test]
+    fn working_output_counts_every_record_written() {
+        let writer = RecordWriter::start(Path::new("/dev/null"), None).expect("opens");
+        let counts = writer.counts();
+        writer.sender().send(records(100)).expect("queued");
+
+        assert_eq!(writer.finish().expect("written"), 100);
+        assert_eq!(counts.failed.load(Ordering::Relaxed), 0);
     }
 }

@@ -1,0 +1,150 @@
+//! `sensor replay` with outputs that fail: the exit status, the counts of lost
+//! records and the error messages, end to end through the binary.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use sensor::fixture::Frame;
+
+/// Flows in [`flows_capture`]; each gives one record.
+const FLOWS: u16 = 2000;
+
+/// A temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "sensor-replay-outputs-{test}-{}",
+            std::process::id()
+        ));
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// Writes `frames` (capture time in microseconds, Ethernet frame) as a classic
+/// pcap file.
+fn write_pcap(path: &Path, frames: &[(u64, Vec<u8>)]) {
+    let mut bytes = Vec::new();
+    for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
+        bytes.extend_from_slice(&field.to_le_bytes());
+    }
+    for (micros, frame) in frames {
+        let len = frame.len() as u32;
+        let secs = (micros / 1_000_000) as u32;
+        let fraction = (micros % 1_000_000) as u32;
+        for field in [secs, fraction, len, len] {
+            bytes.extend_from_slice(&field.to_le_bytes());
+        }
+        bytes.extend_from_slice(frame);
+    }
+    fs::write(path, bytes).expect("write capture");
+}
+
+/// Writes a capture of [`FLOWS`] one-packet DNS flows, one millisecond apart,
+/// and returns its path.
+fn flows_capture(dir: &TempDir) -> PathBuf {
+    let frames: Vec<(u64, Vec<u8>)> = (0..FLOWS)
+        .map(|i| {
+            let frame = Frame::vxlan(1).udp(10_000 + i, 53).build();
+            (1_767_571_200_000_000 + u64::from(i) * 1000, frame)
+        })
+        .collect();
+    let path = dir.join("flows.pcap");
+    write_pcap(&path, &frames);
+    path
+}
+
+fn sensor(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sensor"));
+    command.args(args).env("NO_COLOR", "1");
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn flows_to_closed_pipe_counted_lost() {
+    let dir = TempDir::new("closed-pipe");
+    let capture = flows_capture(&dir);
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+
+    let output = sensor(&["replay", capture.to_str().expect("UTF-8 path")])
+        .stdout(Stdio::from(writer))
+        .output()
+        .expect("sensor runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("failed to write flow records to stdout: Broken pipe (os error 32)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{FLOWS} of {FLOWS} records were lost")),
+        "{message}"
+    );
+    assert!(
+        message.contains("keep the program that reads the pipe running"),
+        "{message}"
+    );
+}
+
+#[test]
+fn size_limit_leaves_whole_lines() {
+    let dir = TempDir::new("size-limit");
+    let capture = flows_capture(&dir);
+    let out = dir.join("flows.jsonl");
+    // A file size limit makes writes past it fail with EFBIG, as a full disk
+    // fails with ENOSPC: the write that reaches it is cut short. SIGXFSZ is
+    // ignored so that the write fails instead of the signal ending the sensor.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 100; exec '{}' replay '{}' --flows-out '{}'",
+        env!("CARGO_BIN_EXE_sensor"),
+        capture.display(),
+        out.display()
+    );
+
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    let text = fs::read_to_string(&out).expect("read flows");
+    assert!(text.ends_with('\n'), "the file ends inside a line");
+    let lines = text.lines().count();
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("whole JSON record");
+    }
+    assert!(lines > 0, "no record was written");
+    assert!(lines < usize::from(FLOWS), "every record was written");
+    let lost = usize::from(FLOWS) - lines;
+    assert!(
+        message.contains(&format!("{lost} of {FLOWS} records were lost")),
+        "{lines} lines: {message}"
+    );
+    assert!(
+        message.contains("File too large (os error 27)"),
+        "{message}"
+    );
+}
