@@ -69,6 +69,27 @@ fn flows_capture(dir: &TempDir) -> PathBuf {
     path
 }
 
+/// Writes a capture of a vertical scan and returns its path: 10.0.0.1 sends
+/// lone SYNs to 20 ports on each of 10.0.0.2 to 10.0.0.6, which raises one
+/// alert per scanned host.
+fn scan_capture(dir: &TempDir) -> PathBuf {
+    const SYN: u8 = 0x02;
+    let mut frames = Vec::new();
+    for host in 2..=6u8 {
+        for port in 1..=20u16 {
+            let frame = Frame::vxlan(1)
+                .inner_ipv4([10, 0, 0, 1], [10, 0, 0, host])
+                .tcp(40_000 + port, port, SYN)
+                .build();
+            let micros = 1_767_571_200_000_000 + frames.len() as u64 * 1000;
+            frames.push((micros, frame));
+        }
+    }
+    let path = dir.join("scan.pcap");
+    write_pcap(&path, &frames);
+    path
+}
+
 fn sensor(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_sensor"));
     command.args(args).env("NO_COLOR", "1");
@@ -147,4 +168,67 @@ fn size_limit_leaves_whole_lines() {
         message.contains("File too large (os error 27)"),
         "{message}"
     );
+}
+
+#[test]
+fn alerts_to_full_disk_fail_replay() {
+    let dir = TempDir::new("alerts-full");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+
+    let output = sensor(&[
+        "replay",
+        capture,
+        "--flows-out",
+        "/dev/null",
+        "--alerts-out",
+        "/dev/full",
+    ])
+    .output()
+    .expect("sensor runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    let raised = message.matches(" alert: ").count();
+    assert!(raised >= 2, "{raised} alerts: {message}");
+    let failure_lines = message
+        .lines()
+        .filter(|line| line.contains("ERROR") && line.contains("failed to write an alert"))
+        .count();
+    assert_eq!(failure_lines, 1, "{message}");
+    assert!(
+        message.contains(&format!(
+            "error: failed to write alerts to /dev/full: No space left on device (os error 28); \
+             {raised} of {raised} alerts were lost; free space on its file system, or pass \
+             another path to --alerts-out"
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn alerts_written_replay_succeeds() {
+    let dir = TempDir::new("alerts-ok");
+    let capture = scan_capture(&dir);
+    let alerts = dir.join("alerts.jsonl");
+
+    let output = sensor(&[
+        "replay",
+        capture.to_str().expect("UTF-8 path"),
+        "--flows-out",
+        "/dev/null",
+        "--alerts-out",
+        alerts.to_str().expect("UTF-8 path"),
+    ])
+    .output()
+    .expect("sensor runs");
+
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    let lines = fs::read_to_string(&alerts)
+        .expect("read alerts")
+        .lines()
+        .count();
+    assert_eq!(lines, 5, "one alert per scanned host");
+    assert_eq!(message.matches(" alert: ").count(), 5, "{message}");
 }

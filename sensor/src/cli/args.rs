@@ -165,7 +165,9 @@ pub struct FlowArgs {
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// Where alerts go, as JSON lines (docs/alerts.md): a file path, or `-`
-    /// for stdout. Alerts are also logged. Default: logged only.
+    /// for stdout. Alerts are also logged. Default: logged only. An alert
+    /// that fails to be written is lost and counted, and the command exits
+    /// with an error at stop.
     #[arg(long, env = "SENSOR_ALERTS_OUT")]
     pub alerts_out: Option<PathBuf>,
 

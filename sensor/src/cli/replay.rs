@@ -47,12 +47,21 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     };
 
     let summary = replay(&args.files, decoder, flows, writer, stats, stop);
-    analysis.finish();
+    let analysed = analysis.finish();
     if let Some(server) = server {
         server.stop();
     }
-    let summary = summary?;
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(error) => {
+            if let Err(alerts_error) = analysed {
+                tracing::error!("{alerts_error:#}");
+            }
+            return Err(error);
+        }
+    };
     print_summary(&summary);
+    analysed?;
     Ok(summary)
 }
 

@@ -28,6 +28,7 @@ use crate::{
     model::{Alert, Model, ModelConfig, ModelState, ModelStats},
     output::alerts::{AlertSinks, SinkCounters},
     pipeline::{
+        alert_failures::AlertFailures,
         clock::PacketClock,
         item_queue::{ItemReceiver, ItemSender, item_queue},
         time_guard::{Admission, TimeGuard, wall_ns},
@@ -108,7 +109,7 @@ impl ModelFeed {
 
 /// A running analysis thread.
 pub struct Analysis {
-    handle: JoinHandle<()>,
+    handle: JoinHandle<anyhow::Result<()>>,
     stats: Arc<AnalysisStats>,
 }
 
@@ -165,10 +166,14 @@ impl Analysis {
     }
 
     /// Waits until every feed is dropped and the thread has saved its state.
-    pub fn finish(self) {
-        if self.handle.join().is_err() {
-            tracing::error!("the analysis thread panicked");
-        }
+    /// Returns an error when an alert sink lost alerts.
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.handle.join().map_err(|_| {
+            anyhow::anyhow!(
+                "the analysis thread panicked, a bug in the sensor; the alerts after the \
+                     panic and the final model state are lost"
+            )
+        })?
     }
 }
 
@@ -210,12 +215,13 @@ fn run(
     live_clock: Option<PacketClock>,
     records: ItemReceiver<FlowRecord>,
     stats: &AnalysisStats,
-) {
+) -> anyhow::Result<()> {
     let mut now_ns = 0u64;
     let mut last_tick_ns = 0u64;
     let mut last_published = Instant::now();
     let mut guard = TimeGuard::default();
     let mut last_time_warning: Option<Instant> = None;
+    let mut failures = AlertFailures::default();
     let mut send_alert = |alert: Alert| {
         tracing::info!(
             device = %alert.device,
@@ -227,7 +233,7 @@ fn run(
             alert.explanation
         );
         if let Err(error) = sinks.send(&alert) {
-            tracing::error!(%error, device = %alert.device, detector = alert.detector.id(), "failed to write an alert");
+            failures.note(error, Instant::now());
         }
     };
 
@@ -310,7 +316,8 @@ fn run(
             Err(error) => tracing::error!(%error, "failed to save the model state at shutdown"),
         }
     }
-    for (kind, counts) in sinks.shutdown() {
+    let sink_counts = sinks.shutdown();
+    for (kind, counts) in &sink_counts {
         tracing::info!(
             sink = kind,
             sent = counts.sent,
@@ -319,6 +326,7 @@ fn run(
             "alert sink closed"
         );
     }
+    failures.into_result(&sink_counts)
 }
 
 fn save_due(snapshotter: &mut Snapshotter<ModelState>, model: &Model, stats: &AnalysisStats) {

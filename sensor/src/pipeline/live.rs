@@ -166,8 +166,17 @@ pub fn run_live(
         }
     }
     let written = writer.finish();
-    analysis.finish();
-    let records_written = written?;
+    let analysed = analysis.finish();
+    let records_written = match written {
+        Ok(records) => records,
+        Err(error) => {
+            if let Err(alerts_error) = analysed {
+                tracing::error!("{alerts_error:#}");
+            }
+            return Err(error);
+        }
+    };
+    analysed?;
     if let Some(server) = server {
         server.stop();
     }

@@ -1,6 +1,7 @@
 //! The data path between frame sources and outputs: worker threads, the
 //! rings between them, packet time, and the flow shards (DESIGN.md §4).
 
+mod alert_failures;
 pub mod analysis;
 pub mod clock;
 pub mod enrich;
