@@ -1,5 +1,8 @@
 //! Eviction of the least recently seen entries of a bounded map, in batches, so the
-//! cost of finding them is spread over many inserts.
+//! cost of finding them is spread over many inserts. Entries seen at the same time
+//! are evicted in key order. The map's iteration order depends on the hasher's
+//! random seed, so evicting in that order would make the same input evict other
+//! entries, and raise other alerts, from run to run.
 
 use crate::hash::HashMap;
 use std::hash::Hash;
@@ -12,7 +15,7 @@ pub fn evict_oldest<K, V>(
     last_seen: impl Fn(&V) -> u64,
 ) -> Vec<K>
 where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash + Ord + Clone,
 {
     let removed = oldest_keys(map, map.len().saturating_sub(keep), last_seen);
     for key in &removed {
@@ -21,20 +24,21 @@ where
     removed
 }
 
-/// Returns the keys of the `count` least recently seen entries, leaving the map as it is.
+/// Returns the keys of the `count` least recently seen entries, oldest first, leaving
+/// the map as it is. Of entries seen at the same time, the smaller key counts as older.
 pub fn oldest_keys<K, V>(map: &HashMap<K, V>, count: usize, last_seen: impl Fn(&V) -> u64) -> Vec<K>
 where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash + Ord + Clone,
 {
     if count == 0 {
         return Vec::new();
     }
-    if count >= map.len() {
-        return map.keys().cloned().collect();
-    }
     let mut ages: Vec<(u64, K)> = map.iter().map(|(k, v)| (last_seen(v), k.clone())).collect();
-    ages.select_nth_unstable_by_key(count - 1, |(time, _)| *time);
-    ages.truncate(count);
+    if count < ages.len() {
+        ages.select_nth_unstable(count - 1);
+        ages.truncate(count);
+    }
+    ages.sort_unstable();
     ages.into_iter().map(|(_, key)| key).collect()
 }
 
@@ -42,7 +46,7 @@ where
 /// eighth (at least one entry). Returns the removed keys.
 pub fn make_room<K, V>(map: &mut HashMap<K, V>, max: usize, last_seen: impl Fn(&V) -> u64) -> Vec<K>
 where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash + Ord + Clone,
 {
     if map.len() < max.max(1) {
         return Vec::new();
@@ -62,7 +66,7 @@ pub fn make_room_for<K, V>(
     last_seen: impl Fn(&V) -> u64,
 ) -> Vec<K>
 where
-    K: Eq + Hash + Clone,
+    K: Eq + Hash + Ord + Clone,
 {
     if map.len() < max.max(1) || map.contains_key(key) {
         return Vec::new();

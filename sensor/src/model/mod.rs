@@ -33,6 +33,8 @@ mod volume;
 mod welford;
 
 #[cfg(test)]
+mod eviction_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
