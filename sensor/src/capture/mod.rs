@@ -2,5 +2,6 @@
 
 pub mod pcap;
 mod pcap_classic;
+mod pcap_error;
 pub mod xdp;
 pub mod xsk;

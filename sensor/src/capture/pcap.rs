@@ -14,6 +14,8 @@ use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError as ParseError, create_reader};
 
 use super::pcap_classic::{self, ClassicReader};
+pub use super::pcap_error::PcapError;
+use super::pcap_error::{KeepErrors, LastError, take_last_error};
 
 /// Initial read buffer of pcap-parser, which doubles up to [`MAX_RECORD_BYTES`] for
 /// larger records.
@@ -34,40 +36,6 @@ pub struct PcapFrame<'a> {
     pub wire_len: u32,
     /// pcap link type (1 Ethernet, 101 raw IP, 228 IPv4, 229 IPv6, …).
     pub link_type: u32,
-}
-
-/// A failure to read a capture file.
-#[derive(Debug, thiserror::Error)]
-pub enum PcapError {
-    #[error("failed to open capture {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a pcap or pcapng file (unknown magic number at byte offset 0)")]
-    NotPcap { path: PathBuf },
-    #[error(
-        "{path} is shorter than a pcap or pcapng file header; it is empty or was cut while being written"
-    )]
-    HeaderShort { path: PathBuf },
-    #[error("{path} ends inside a record at byte offset {offset}; the file is truncated")]
-    Truncated { path: PathBuf, offset: u64 },
-    #[error(
-        "{path}: record at byte offset {offset} is larger than {max} bytes; the file is corrupt"
-    )]
-    TooLarge {
-        path: PathBuf,
-        offset: u64,
-        max: usize,
-    },
-    #[error("{path}: invalid data at byte offset {offset}: {detail}")]
-    Invalid {
-        path: PathBuf,
-        offset: u64,
-        detail: String,
-    },
-    #[error("failed to read {path} at byte offset {offset}")]
-    Read { path: PathBuf, offset: u64 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +64,8 @@ enum Format {
 /// A file read by pcap-parser, which copies each frame to `data`.
 struct ParsedReader {
     reader: Box<dyn PcapReaderIterator + Send>,
+    /// The last error of the file's reader, which pcap-parser reports without it.
+    last_error: LastError,
     buffer_bytes: usize,
     /// File offset of the next block.
     offset: u64,
@@ -121,6 +91,12 @@ impl PcapReader {
             path: path.to_path_buf(),
             source,
         })?;
+        // Opening a directory succeeds, and only the first read fails (EISDIR).
+        if file.metadata().is_ok_and(|meta| meta.is_dir()) {
+            return Err(PcapError::Directory {
+                path: path.to_path_buf(),
+            });
+        }
         Self::from_reader(path, Box::new(file), pcap_classic::CHUNK_BYTES)
     }
 
@@ -137,9 +113,10 @@ impl PcapReader {
         let mut buffer = vec![0; chunk_bytes];
         let filled =
             pcap_classic::read_at_least(&mut reader, &mut buffer, pcap_classic::FILE_HEADER_BYTES)
-                .map_err(|_| PcapError::Read {
+                .map_err(|source| PcapError::Read {
                     path: path.to_path_buf(),
                     offset: 0,
+                    source,
                 })?;
         let prefix = buffer.get(..filled).unwrap_or_default();
         let format = match pcap_classic::Variant::from_magic(prefix) {
@@ -152,7 +129,7 @@ impl PcapReader {
                 // as a first read of the file itself would.
                 buffer.truncate(filled);
                 let reader = Box::new(Cursor::new(buffer).chain(reader));
-                Format::Parsed(ParsedReader::open(path, reader)?)
+                Format::Parsed(ParsedReader::open(path, reader, filled as u64)?)
             }
         };
         Ok(PcapReader {
@@ -170,7 +147,7 @@ impl PcapReader {
     ) -> Result<Self, PcapError> {
         Ok(PcapReader {
             path: path.to_path_buf(),
-            format: Format::Parsed(ParsedReader::open(path, reader)?),
+            format: Format::Parsed(ParsedReader::open(path, reader, 0)?),
         })
     }
 
@@ -191,7 +168,10 @@ impl PcapReader {
 }
 
 impl ParsedReader {
-    fn open(path: &Path, reader: Box<dyn Read + Send>) -> Result<Self, PcapError> {
+    /// Opens `reader` with pcap-parser. `probed` is the number of bytes read from the
+    /// file before, which the error for a file shorter than its header reports.
+    fn open(path: &Path, reader: Box<dyn Read + Send>, probed: u64) -> Result<Self, PcapError> {
+        let (reader, last_error) = KeepErrors::new(reader);
         let reader = create_reader(INITIAL_BUFFER_BYTES, reader).map_err(|e| match e {
             ParseError::HeaderNotRecognized => PcapError::NotPcap {
                 path: path.to_path_buf(),
@@ -199,11 +179,13 @@ impl ParsedReader {
             ParseError::Eof | ParseError::UnexpectedEof | ParseError::Incomplete(_) => {
                 PcapError::HeaderShort {
                     path: path.to_path_buf(),
+                    len: probed,
                 }
             }
             ParseError::ReadError => PcapError::Read {
                 path: path.to_path_buf(),
                 offset: 0,
+                source: take_last_error(&last_error),
             },
             other => PcapError::Invalid {
                 path: path.to_path_buf(),
@@ -213,6 +195,7 @@ impl ParsedReader {
         })?;
         Ok(ParsedReader {
             reader,
+            last_error,
             buffer_bytes: INITIAL_BUFFER_BYTES,
             offset: 0,
             legacy: None,
@@ -301,6 +284,7 @@ impl ParsedReader {
         PcapError::Read {
             path: path.to_path_buf(),
             offset: self.offset,
+            source: take_last_error(&self.last_error),
         }
     }
 }
@@ -533,8 +517,12 @@ mod tests {
         ng_block(3, &body)
     }
 
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("sensor-pcap-{}-{name}", std::process::id()))
+    }
+
     fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("sensor-pcap-{}-{name}", std::process::id()));
+        let path = temp_path(name);
         std::fs::write(&path, bytes).expect("write temp capture");
         path
     }
@@ -680,15 +668,103 @@ mod tests {
         );
     }
 
+    /// Formats an error with its causes, as the sensor prints it.
+    fn message(error: PcapError) -> String {
+        format!("{:#}", anyhow::Error::new(error))
+    }
+
     #[test]
-    fn missing_file_error() {
+    fn missing_file_names_cause_once() {
         let error = PcapReader::open(Path::new("/nonexistent/capture.pcap"))
             .err()
             .expect("fails");
-        assert!(
-            error.to_string().contains("/nonexistent/capture.pcap"),
-            "{error}"
+        assert_eq!(
+            message(error),
+            "failed to open capture /nonexistent/capture.pcap: No such file or directory (os error 2)"
         );
+    }
+
+    #[test]
+    fn directory_error_names_fix() {
+        let dir = std::env::temp_dir();
+        let error = PcapReader::open(&dir).err().expect("fails");
+        assert!(matches!(error, PcapError::Directory { .. }), "{error:?}");
+        let text = message(error);
+        assert!(
+            text.contains("is a directory, not a capture file"),
+            "{text}"
+        );
+        assert!(text.contains("/*.pcap"), "{text}");
+    }
+
+    #[test]
+    fn short_header_message_says_cut() {
+        let error = read_all("cut-10", &classic(false, false, 1, &[])[..10]).expect_err("cut");
+        assert_eq!(
+            message(error),
+            format!(
+                "{} ends inside its file header, after 10 bytes: it is empty or was cut while \
+                 being written; wait until the capture is complete, or copy or capture it again",
+                temp_path("cut-10").display()
+            )
+        );
+    }
+
+    /// A reader whose every read fails with EIO, as a failing disk would.
+    struct FailingReader;
+
+    impl Read for FailingReader {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::EIO))
+        }
+    }
+
+    #[test]
+    fn read_error_carries_os_error() {
+        let mut ng = ng_section();
+        ng.extend(ng_interface(1, None));
+        ng.extend(ng_packet(0, 5, FRAME_A, 60));
+        let classic_file = classic(false, false, 1, &[(1, 0, FRAME_A, 60)]);
+        for (format, bytes) in [("pcapng", ng), ("classic", classic_file)] {
+            let reader = Box::new(Cursor::new(bytes).chain(FailingReader));
+            let result = PcapReader::from_reader(Path::new("test.pcap"), reader, 64 * 1024)
+                .and_then(|mut reader| {
+                    while reader.next_frame()?.is_some() {}
+                    Ok(())
+                });
+            let Err(error @ PcapError::Read { .. }) = result else {
+                panic!("{format}: expected a read error, got {result:?}");
+            };
+            let text = message(error);
+            assert!(
+                text.ends_with(": Input/output error (os error 5)"),
+                "{format}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_message_names_fix() {
+        let file = classic(false, false, 1, &[(1, 0, FRAME_A, 60)]);
+        let error = read_all("cut-message", &file[..file.len() - 10]).expect_err("cut");
+        let text = message(error);
+        assert!(
+            text.contains("ends inside a record at byte offset 24"),
+            "{text}"
+        );
+        assert!(text.contains("copy or capture it again"), "{text}");
+    }
+
+    #[test]
+    fn too_large_message_names_limit() {
+        let error =
+            read_all("huge-message", &huge_record(MAX_RECORD_BYTES + 1024)).expect_err("too large");
+        let text = message(error);
+        assert!(
+            text.contains(&format!("larger than {MAX_RECORD_BYTES} bytes")),
+            "{text}"
+        );
+        assert!(text.contains("probably corrupt"), "{text}");
     }
 
     #[test]

@@ -102,6 +102,7 @@ impl ClassicReader {
         let Some(header) = header else {
             return Err(PcapError::HeaderShort {
                 path: path.to_path_buf(),
+                len: filled as u64,
             });
         };
         // The link type is the last field of the file header.
@@ -224,10 +225,11 @@ impl ClassicReader {
                 Ok(0) => self.eof = true,
                 Ok(read) => self.end = (self.end + read).min(self.buffer.len()),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
+                Err(source) => {
                     return Err(PcapError::Read {
                         path: path.to_path_buf(),
                         offset: self.offset,
+                        source,
                     });
                 }
             }
@@ -405,6 +407,7 @@ mod tests {
     fn summary(error: &PcapError) -> (&'static str, Option<u64>) {
         match error {
             PcapError::Open { .. } => ("open", None),
+            PcapError::Directory { .. } => ("directory", None),
             PcapError::NotPcap { .. } => ("not pcap", None),
             PcapError::HeaderShort { .. } => ("header short", None),
             PcapError::Truncated { offset, .. } => ("truncated", Some(*offset)),

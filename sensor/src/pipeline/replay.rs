@@ -103,6 +103,9 @@ pub fn replay(
     drop(shard);
     let records_written = writer.finish()?;
     if let Some(error) = failure {
+        if local.frames == 0 {
+            return Err(error);
+        }
         return Err(error.context(format!(
             "replay stopped early; the {records_written} flow records seen until then were written"
         )));
