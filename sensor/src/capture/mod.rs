@@ -3,5 +3,6 @@
 pub mod pcap;
 mod pcap_classic;
 mod pcap_error;
+mod pcapng_header;
 pub mod xdp;
 pub mod xsk;

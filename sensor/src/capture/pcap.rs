@@ -16,6 +16,7 @@ use pcap_parser::{PcapBlockOwned, PcapError as ParseError, create_reader};
 use super::pcap_classic::{self, ClassicReader};
 pub use super::pcap_error::PcapError;
 use super::pcap_error::{KeepErrors, LastError, take_last_error};
+use super::pcapng_header::{self, SectionHeader};
 
 /// Initial read buffer of pcap-parser, which doubles up to [`MAX_RECORD_BYTES`] for
 /// larger records.
@@ -124,6 +125,7 @@ impl PcapReader {
                 Format::Classic(ClassicReader::new(path, reader, buffer, filled, variant)?)
             }
             None => {
+                let filled = read_section_header(path, &mut reader, &mut buffer, filled)?;
                 // pcap-parser reads the probed bytes again, then the rest of the file.
                 // Its first read returns up to INITIAL_BUFFER_BYTES of the probed bytes,
                 // as a first read of the file itself would.
@@ -165,6 +167,44 @@ impl PcapReader {
             Format::Parsed(reader) => reader.next_frame(&self.path),
         }
     }
+}
+
+/// Reads the rest of the pcapng section header block that a file may start with into
+/// `buffer`, which contains the first `filled` bytes of the file, and returns the bytes
+/// it then contains. pcap-parser reports a file cut inside that block as an unknown
+/// format, so this reports it as a short header.
+// NOTE: a block longer than `buffer` (1 MiB in replay) is read only up to that size,
+// so a file cut after that point reaches pcap-parser.
+fn read_section_header(
+    path: &Path,
+    reader: &mut dyn Read,
+    buffer: &mut [u8],
+    filled: usize,
+) -> Result<usize, PcapError> {
+    let short = |len: usize| PcapError::HeaderShort {
+        path: path.to_path_buf(),
+        len: len as u64,
+    };
+    let prefix = buffer.get(..filled).unwrap_or_default();
+    let block_bytes = match pcapng_header::section_header(prefix) {
+        SectionHeader::NotPcapng => return Ok(filled),
+        // The probe asked for more bytes than the byte-order magic needs, so the file
+        // ends before it.
+        SectionHeader::Short => return Err(short(filled)),
+        SectionHeader::Bytes(len) => len.min(buffer.len()),
+    };
+    let space = buffer.get_mut(filled..).unwrap_or_default();
+    let read = pcap_classic::read_at_least(reader, space, block_bytes.saturating_sub(filled))
+        .map_err(|source| PcapError::Read {
+            path: path.to_path_buf(),
+            offset: filled as u64,
+            source,
+        })?;
+    let filled = filled + read;
+    if filled < block_bytes {
+        return Err(short(filled));
+    }
+    Ok(filled)
 }
 
 impl ParsedReader {
@@ -695,6 +735,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("/*.pcap"), "{text}");
+    }
+
+    #[test]
+    fn pcapng_cut_in_section_header_is_short() {
+        let section = ng_section();
+        for len in 4..section.len() {
+            let result = read_all("ng-cut-header", &section[..len]);
+            let Err(PcapError::HeaderShort { len: at, .. }) = result else {
+                panic!("cut after {len} bytes: expected a short header, got {result:?}");
+            };
+            assert_eq!(at, len as u64);
+        }
+        assert_eq!(read_all("ng-header-only", &section).expect("reads"), []);
     }
 
     #[test]
