@@ -232,3 +232,36 @@ fn alerts_written_replay_succeeds() {
     assert_eq!(lines, 5, "one alert per scanned host");
     assert_eq!(message.matches(" alert: ").count(), 5, "{message}");
 }
+
+#[test]
+fn unwritable_model_state_rejected_at_start() {
+    let dir = TempDir::new("state");
+    let capture = flows_capture(&dir);
+
+    // sysfs rejects new files even for root, where file modes would not.
+    let output = sensor(&[
+        "replay",
+        capture.to_str().expect("UTF-8 path"),
+        "--flows-out",
+        "/dev/null",
+        "--model-state",
+        "/sys/sensor-model.snap",
+    ])
+    .output()
+    .expect("sensor runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains(
+            "error: invalid --model-state /sys/sensor-model.snap: failed to write model snapshot \
+             /sys/sensor-model.snap.tmp: "
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("check that its directory exists and is writable"),
+        "{message}"
+    );
+    assert!(!message.contains("replaying"), "{message}");
+}

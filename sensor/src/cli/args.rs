@@ -192,7 +192,8 @@ pub struct ModelArgs {
 
     /// File that keeps the learned model across restarts; restored at start
     /// (a corrupt or newer file is moved aside and logged), saved
-    /// periodically and at stop. Default: nothing is kept.
+    /// periodically and at stop. Its directory must take new files; a save
+    /// that fails at stop is an error. Default: nothing is kept.
     #[arg(long, env = "SENSOR_MODEL_STATE")]
     pub model_state: Option<PathBuf>,
 
@@ -212,8 +213,9 @@ pub struct ModelArgs {
     pub model_max_peers: usize,
 }
 
-/// Refuses a `--model-state` path that could never be saved or read: its
-/// directory is missing, or the path is a directory or a special file.
+/// Rejects a `--model-state` path that could never be saved or read: its
+/// directory is missing or takes no new file, or the path is a directory or a
+/// special file.
 fn check_state_path(path: &std::path::Path) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -226,15 +228,19 @@ fn check_state_path(path: &std::path::Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    if let Ok(meta) = std::fs::metadata(path) {
-        if !meta.is_file() {
-            anyhow::bail!(
-                "invalid --model-state {}: it exists and is not a regular file; pick a file path",
-                path.display()
-            );
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        anyhow::bail!(
+            "invalid --model-state {}: it exists and is not a regular file; pick a file path",
+            path.display()
+        );
     }
-    Ok(())
+    // The error names the OS error and the fix. It goes into the message, not the
+    // causes, because its own message already contains the OS error.
+    crate::state::SnapshotStore::<crate::model::ModelState>::new(path)
+        .check_writable()
+        .map_err(|error| anyhow::anyhow!("invalid --model-state {}: {error}", path.display()))
 }
 
 /// Parses one item of a comma-separated list, ignoring spaces around it.

@@ -166,7 +166,8 @@ impl Analysis {
     }
 
     /// Waits until every feed is dropped and the thread has saved its state.
-    /// Returns an error when an alert sink lost alerts.
+    /// Returns an error when an alert sink lost alerts or the final save of the
+    /// model state failed.
     pub fn finish(self) -> anyhow::Result<()> {
         self.handle.join().map_err(|_| {
             anyhow::anyhow!(
@@ -308,14 +309,10 @@ fn run(
         .store(guard.rejected, Ordering::Relaxed);
     model.tick(now_ns, &mut send_alert);
     *lock(&stats.model) = model.stats();
-    if let Some(snapshotter) = snapshotter.as_mut() {
-        match snapshotter.save_now(&model.state()) {
-            Ok(bytes) => {
-                tracing::info!(bytes, path = %snapshotter.store().path().display(), "model state saved")
-            }
-            Err(error) => tracing::error!(%error, "failed to save the model state at shutdown"),
-        }
-    }
+    let saved = match snapshotter.as_mut() {
+        Some(snapshotter) => save_at_stop(snapshotter, &model),
+        None => Ok(()),
+    };
     let sink_counts = sinks.shutdown();
     for (kind, counts) in &sink_counts {
         tracing::info!(
@@ -326,7 +323,33 @@ fn run(
             "alert sink closed"
         );
     }
-    failures.into_result(&sink_counts)
+    let delivered = failures.into_result(&sink_counts);
+    match (saved, delivered) {
+        (Err(save_error), Err(alerts_error)) => {
+            Err(anyhow::anyhow!("{alerts_error:#}; and {save_error:#}"))
+        }
+        (Err(error), Ok(())) | (Ok(()), Err(error)) => Err(error),
+        (Ok(()), Ok(())) => Ok(()),
+    }
+}
+
+/// Saves the model state at stop. Returns an error that names the file, the OS
+/// error and the fix when the save fails, because the learning since the last
+/// snapshot is then lost.
+fn save_at_stop(snapshotter: &mut Snapshotter<ModelState>, model: &Model) -> anyhow::Result<()> {
+    let path = snapshotter.store().path().display().to_string();
+    match snapshotter.save_now(&model.state()) {
+        Ok(bytes) => {
+            tracing::info!(bytes, path, "model state saved");
+            Ok(())
+        }
+        // The snapshot error's message already contains the OS error, so it
+        // becomes part of this message instead of a cause printed after it.
+        Err(error) => Err(anyhow::anyhow!(
+            "failed to save the model state at stop, so the learning since the last \
+             snapshot is lost: {error}"
+        )),
+    }
 }
 
 fn save_due(snapshotter: &mut Snapshotter<ModelState>, model: &Model, stats: &AnalysisStats) {
@@ -343,4 +366,62 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(state_path: PathBuf) -> AnalysisConfig {
+        AnalysisConfig {
+            model: ModelConfig::default(),
+            sinks: AlertSinks::new(),
+            state_path: Some(state_path),
+            snapshot_interval: Duration::from_secs(300),
+            live_clock: None,
+            drop_when_full: false,
+        }
+    }
+
+    fn temp_dir(test: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sensor-analysis-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        dir
+    }
+
+    #[test]
+    fn final_save_written() {
+        let dir = temp_dir("saved");
+        let path = dir.join("model.snap");
+        let (analysis, feed) = Analysis::start(config(path.clone())).expect("starts");
+
+        drop(feed);
+
+        analysis.finish().expect("saved");
+        assert!(path.is_file());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn failed_final_save_is_error() {
+        let dir = temp_dir("unsaved");
+        let path = dir.join("model.snap");
+        let (analysis, feed) = Analysis::start(config(path)).expect("starts");
+        std::fs::remove_dir_all(&dir).expect("remove the state directory");
+
+        drop(feed);
+
+        let message = format!("{:#}", analysis.finish().expect_err("nowhere to save"));
+        assert!(
+            message.starts_with("failed to save the model state at stop"),
+            "{message}"
+        );
+        assert!(message.contains("model.snap.tmp"), "{message}");
+        assert!(
+            message.contains("No such file or directory (os error 2)"),
+            "{message}"
+        );
+        assert_eq!(message.matches("os error").count(), 1, "{message}");
+    }
 }

@@ -54,6 +54,24 @@ impl<T: Serialize + DeserializeOwned> SnapshotStore<T> {
         &self.path
     }
 
+    /// Creates and removes `PATH.tmp`, the file that [`save`](Self::save) writes first,
+    /// so that a directory where no snapshot can be saved fails at start instead of at
+    /// the first save.
+    pub fn check_writable(&self) -> Result<(), SnapshotError> {
+        let write_error = |source| SnapshotError::Write {
+            path: self.temp_path.clone(),
+            source,
+        };
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&self.temp_path)
+            .map_err(write_error)?;
+        fs::remove_file(&self.temp_path).map_err(write_error)
+    }
+
     /// Encodes `state` and replaces the snapshot file with it atomically. Returns the
     /// size of the file in bytes.
     pub fn save(&self, state: &T) -> Result<u64, SnapshotError> {

@@ -195,6 +195,34 @@ fn store_save_missing_dir_fails() {
     fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn store_check_writable_leaves_nothing() {
+    let dir = temp_dir("writable");
+    let store = SnapshotStore::<State>::new(dir.join("model.snap"));
+
+    store.check_writable().expect("writable");
+
+    assert_eq!(
+        files_starting_with(&dir, "model.snap"),
+        Vec::<PathBuf>::new()
+    );
+    fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn store_check_writable_names_temp_file() {
+    // sysfs rejects new files even for root, where file modes would not.
+    let store = SnapshotStore::<State>::new("/sys/sensor-model.snap");
+
+    let err = store.check_writable().expect_err("sysfs takes no new file");
+
+    assert!(matches!(err, SnapshotError::Write { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("/sys/sensor-model.snap.tmp"),
+        "{err}"
+    );
+}
+
 /// Builds a damaged file from a valid one.
 type Damage = fn(Vec<u8>) -> Vec<u8>;
 /// Tells whether a problem is the expected kind.
