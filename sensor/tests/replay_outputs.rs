@@ -207,6 +207,47 @@ fn alerts_to_full_disk_fail_replay() {
 }
 
 #[test]
+fn alerts_size_limit_leaves_whole_lines() {
+    let dir = TempDir::new("alerts-size-limit");
+    let capture = scan_capture(&dir);
+    let out = dir.join("alerts.jsonl");
+    // As in size_limit_leaves_whole_lines: 4 KiB take one alert of about 2 KiB
+    // and the start of the next.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 4; exec '{}' replay '{}' --flows-out /dev/null --alerts-out '{}'",
+        env!("CARGO_BIN_EXE_sensor"),
+        capture.display(),
+        out.display()
+    );
+
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    let text = fs::read_to_string(&out).expect("read alerts");
+    assert!(text.ends_with('\n'), "the file ends inside a line");
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("whole JSON alert");
+    }
+    let lines = text.lines().count();
+    let raised = message.matches(" alert: ").count();
+    assert!(lines > 0, "no alert was written");
+    assert!(lines < raised, "every alert was written");
+    assert!(
+        message.contains(&format!("{} of {raised} alerts were lost", raised - lines)),
+        "{lines} lines: {message}"
+    );
+    assert!(
+        message.contains("File too large (os error 27)"),
+        "{message}"
+    );
+}
+
+#[test]
 fn alerts_written_replay_succeeds() {
     let dir = TempDir::new("alerts-ok");
     let capture = scan_capture(&dir);
