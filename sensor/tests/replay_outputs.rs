@@ -306,3 +306,30 @@ fn unwritable_model_state_rejected_at_start() {
     );
     assert!(!message.contains("replaying"), "{message}");
 }
+
+#[test]
+fn alerts_out_missing_directory_names_cause_once() {
+    let dir = TempDir::new("alerts-missing-dir");
+    let capture = scan_capture(&dir);
+    let alerts = dir.join("absent").join("alerts.jsonl");
+
+    let output = sensor(&[
+        "replay",
+        capture.to_str().expect("UTF-8 path"),
+        "--alerts-out",
+        alerts.to_str().expect("UTF-8 path"),
+    ])
+    .output()
+    .expect("sensor runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert_eq!(
+        message.lines().last().unwrap_or_default(),
+        format!(
+            "error: failed to open --alerts-out {}: No such file or directory (os error 2); \
+             check that its directory exists and that the file is writable",
+            alerts.display()
+        )
+    );
+}

@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::{
     cli::args::ModelArgs,
     model::Alert,
-    output::alerts::{AlertSinks, JsonLinesSink, WebhookConfig, WebhookSink},
+    output::alerts::{AlertSinkError, AlertSinks, JsonLinesSink, WebhookConfig, WebhookSink},
     pipeline::{analysis::AnalysisConfig, clock::PacketClock},
 };
 
@@ -26,7 +26,17 @@ pub fn analysis_config(
         } else {
             JsonLinesSink::create(path)
         };
-        sinks.add(sink.with_context(|| format!("failed to open --alerts-out {}", path.display()))?);
+        // The sink error's message already contains the OS error, so it is not
+        // added as a cause, which `{:#}` would print a second time.
+        let sink = sink.map_err(|error| match error {
+            AlertSinkError::Open { source, .. } => anyhow::anyhow!(
+                "failed to open --alerts-out {}: {source}; check that its directory exists \
+                 and that the file is writable",
+                path.display()
+            ),
+            other => anyhow::anyhow!("failed to open --alerts-out {}: {other}", path.display()),
+        })?;
+        sinks.add(sink);
     }
     if let Some(url) = &args.alert_webhook {
         let sink = WebhookSink::start(WebhookConfig::new(url.clone()))
