@@ -81,7 +81,7 @@ impl TxRing {
     /// CAP_NET_RAW.
     pub fn open(interface: &str, sizes: TxRingSizes) -> Result<TxRing> {
         let slots_per_block = BLOCK_SIZE / SLOT_SIZE;
-        if sizes.slots == 0 || sizes.slots % slots_per_block != 0 {
+        if sizes.slots == 0 || !sizes.slots.is_multiple_of(slots_per_block) {
             bail!(
                 "invalid TX ring size {} slots: use a multiple of {slots_per_block}",
                 sizes.slots

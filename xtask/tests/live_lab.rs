@@ -199,8 +199,7 @@ fn live_matches_replay() {
     let report: Value = serde_json::from_slice(
         sent.stdout
             .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .next_back()
+            .rfind(|l| !l.is_empty())
             .unwrap_or(b"{}"),
     )
     .expect("generator prints a JSON summary");

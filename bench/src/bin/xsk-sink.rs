@@ -177,7 +177,7 @@ fn read_queue(mut socket: QueueSocket, cpu: usize, counters: &QueueCounters) -> 
         frames += received as u64;
         counters.frames.store(frames, Ordering::Relaxed);
         batches += 1;
-        if received == 0 || batches % 64 == 0 {
+        if received == 0 || batches.is_multiple_of(64) {
             publish_ring_stats(&socket, counters);
         }
     }

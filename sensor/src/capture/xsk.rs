@@ -264,10 +264,10 @@ impl QueueSocket {
         // The fill ring is as large as the UMEM (see `umem_config`), so it
         // always has room for frames coming back.
         debug_assert_eq!(produced, descs.len(), "fill ring unexpectedly full");
-        if self.fill.needs_wakeup() {
-            if let Err(error) = self.fill.wakeup(self.rx.fd_mut(), 0) {
-                tracing::debug!(queue = self.queue, %error, "fill ring wakeup failed");
-            }
+        if self.fill.needs_wakeup()
+            && let Err(error) = self.fill.wakeup(self.rx.fd_mut(), 0)
+        {
+            tracing::debug!(queue = self.queue, %error, "fill ring wakeup failed");
         }
     }
 }

@@ -170,6 +170,7 @@ fn udp(bytes: &[u8]) -> Option<L4> {
 /// Returns whether `port` is one of `ports`. `slice::contains` stayed a call per
 /// frame; this loop is inlined, and the list is one port in most deployments.
 #[inline(always)]
+#[allow(clippy::manual_contains)]
 fn is_listed(ports: &[u16], port: u16) -> bool {
     ports.iter().any(|&listed| listed == port)
 }

@@ -38,7 +38,7 @@ impl PacketClock {
         }
     }
 
-    fn to_wall(&self, mono_ns: u64) -> u64 {
+    fn to_wall(self, mono_ns: u64) -> u64 {
         let wall = i128::from(mono_ns) + self.offset_ns;
         u64::try_from(wall.max(0)).unwrap_or(u64::MAX)
     }

@@ -15,6 +15,9 @@ use crate::{app::meta::AppEvent, flow::FlowRecord, pipeline::item_queue::ItemSen
 pub const BATCH_ITEMS: usize = 1024;
 
 /// One item for the writer thread.
+// Boxing the record would shrink the findings' slots, at the cost of an allocation
+// and a free in another thread for every record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Output {
     App(AppEvent),
