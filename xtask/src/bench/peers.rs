@@ -100,13 +100,14 @@ pub fn run(options: &BenchOptions) -> Result<String> {
         .join(format!("{}-0", file_stem(Tool::Sensor)))
         .join("flows.jsonl");
     let floor = floor::measure(&paths.vxlan_pcap, &sensor_records, &work_dir, runs);
+    let startup = floor::measure_startup(&paths.release_dir.join("sensor"), &work_dir, runs);
     let closest_seconds = outcomes
         .iter()
         .find(|outcome| Some(outcome.tool) == closest)
         .and_then(|outcome| outcome.result.as_ref().ok())
         .map(|(usage, _)| usage.cpu_seconds);
 
-    let mut section = render(options, days, runs, &counts, &versions, &outcomes);
+    let mut section = render(options, days, runs, &counts, &versions, &outcomes, &startup);
     render_profile(&mut section, counts.frames, &profile);
     let peer = closest.map(Tool::label).zip(closest_seconds);
     floor::render(&mut section, counts.frames, &floor, peer);
@@ -279,6 +280,7 @@ fn render(
     counts: &InputCounts,
     versions: &[(String, String)],
     outcomes: &[Outcome],
+    startup: &Result<Usage>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## Peer tools\n");
@@ -383,12 +385,18 @@ fn render(
     if !failures.is_empty() {
         let _ = writeln!(out, "\nRuns that failed: {}.", failures.join(", "));
     }
+    let startup = match startup {
+        Ok(usage) => format!(
+            "{:.1} ms of CPU on a capture without frames",
+            usage.cpu_seconds * 1e3
+        ),
+        Err(error) => format!("its run on a capture without frames failed: {error:#}"),
+    };
     let _ = writeln!(
         out,
         "\nNOTE: the capture is small (well under a second of CPU for the fastest tools), so \
          fixed start-up costs weigh on every number: nfstream starts a Python interpreter, \
-         the sensor reserves its flow table and starts two threads (4 ms of CPU on an empty \
-         capture).\n"
+         the sensor reserves its flow table and starts two threads ({startup}).\n"
     );
 
     let _ = writeln!(out, "| peer package | version |");

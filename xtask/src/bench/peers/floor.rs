@@ -1,8 +1,9 @@
-//! The I/O floor of the sensor's peer run: the CPU time that only reading its input
-//! file and writing as many bytes as its flow records takes, measured with `dd`. A
-//! replay that reads the file with read(2) and writes the records with write(2), as
-//! the sensor does, cannot use less. The floor therefore shows how much of the time
-//! a target allows is left for the work itself.
+//! The floors of the sensor's peer run. The I/O floor is the CPU time that only
+//! reading its input file and writing as many bytes as its flow records takes,
+//! measured with `dd`. A replay that reads the file with read(2) and writes the
+//! records with write(2), as the sensor does, cannot use less. The floor therefore
+//! shows how much of the time a target allows is left for the work itself. The
+//! start-up cost is the CPU time of `sensor replay` on a capture without frames.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -69,6 +70,35 @@ pub fn measure(input: &Path, records: &Path, work_dir: &Path, runs: usize) -> Re
         written_bytes,
     })
 }
+
+/// Measures `sensor replay` on a classic pcap file without frames `runs` times and
+/// returns the median run: the fixed cost of starting and stopping the sensor.
+pub fn measure_startup(sensor: &Path, work_dir: &Path, runs: usize) -> Result<Usage> {
+    let out_dir = work_dir.join("startup");
+    fs::create_dir_all(&out_dir)
+        .with_context(|| format!("failed to create {}", out_dir.display()))?;
+    let empty = out_dir.join("empty.pcap");
+    fs::write(&empty, EMPTY_PCAP)
+        .with_context(|| format!("failed to write {}", empty.display()))?;
+    let records = out_dir.join("flows.jsonl");
+
+    let mut usages = Vec::new();
+    for _ in 0..runs.max(1) {
+        let mut replay = Command::new(sensor);
+        replay
+            .arg("replay")
+            .arg(&empty)
+            .arg("--flows-out")
+            .arg(&records);
+        usages.push(run(&mut replay, &out_dir)?);
+    }
+    Ok(median(usages))
+}
+
+/// A classic pcap file header (little-endian, microseconds, Ethernet) and no record.
+const EMPTY_PCAP: [u8; 24] = [
+    0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+];
 
 fn run(command: &mut Command, out_dir: &Path) -> Result<Usage> {
     measure::run_measured(
@@ -222,6 +252,19 @@ mod tests {
             200_000u64.div_ceil(WRITE_BLOCK_BYTES) * WRITE_BLOCK_BYTES
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn empty_pcap_is_a_classic_header() {
+        assert_eq!(
+            u32::from_le_bytes(EMPTY_PCAP[..4].try_into().unwrap()),
+            0xa1b2_c3d4
+        );
+        assert_eq!(
+            u32::from_le_bytes(EMPTY_PCAP[20..].try_into().unwrap()),
+            1,
+            "Ethernet"
+        );
     }
 
     #[test]
