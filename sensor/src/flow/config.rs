@@ -4,8 +4,9 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowConfig {
     /// Maximum flows in the table. The table reserves memory for this many at
-    /// creation and touches it as flows arrive. When it is full, the flow idle for
-    /// longest is ended with reason `evicted`.
+    /// creation: the index is resident at once, the slots are touched as flows
+    /// arrive. When it is full, the flow idle for longest is ended with reason
+    /// `evicted`.
     pub capacity: usize,
     /// A flow with no packet for this long ends with reason `idle`.
     pub idle_timeout_ns: u64,

@@ -602,11 +602,13 @@ fn render_memory(out: &mut String, memory: &Memory) {
         }
         let _ = writeln!(
             out,
-            "\nThe table reserves its slots, queue links and index at creation; the kernel gives it \
-             pages as flows arrive, so an empty table is nearly free in resident memory. A flow costs \
-             its slot (key, times, both directions' counters, TCP state), two queue links, and an index \
-             entry of a 4-byte slot number in a hash table sized for twice the capacity. Duplicate \
-             detection adds a fixed 128 KiB cache per table instead of fingerprints in every slot."
+            "\nThe table reserves its slots, queue links and index at creation. The index is \
+             faulted in at once, in transparent huge pages where the kernel allows them, so that \
+             page faults do not fall on the packet path; the kernel gives the slots and links \
+             pages as flows arrive. A flow costs its slot (key, times, both directions' counters, \
+             TCP state), two queue links, and an index entry of a 4-byte slot number in a hash \
+             table sized for twice the capacity. Duplicate detection adds a fixed 128 KiB cache \
+             per table instead of fingerprints in every slot."
         );
         let verdict = if per_flow <= TARGET_BYTES_PER_FLOW {
             format!("met: {per_flow:.0} bytes")
