@@ -34,6 +34,12 @@ fn main() -> ExitCode {
         }
     }
 
+    // A write past the file size limit (`ulimit -f`) raises SIGXFSZ, which kills
+    // the process by default. Ignored, the write fails with EFBIG instead, and the
+    // outputs report the lost records and alerts like any other write error.
+    // SAFETY: setting a signal's disposition to SIG_IGN runs no handler code.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
+
     let result = match cli.command {
         Command::Run(args) => sensor::cli::run::run(args, stop).map(|_| ()),
         Command::Replay(args) => sensor::cli::replay::run(args, stop).map(|_| ()),

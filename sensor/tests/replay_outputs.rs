@@ -134,10 +134,10 @@ fn size_limit_leaves_whole_lines() {
     let capture = flows_capture(&dir);
     let out = dir.join("flows.jsonl");
     // A file size limit makes writes past it fail with EFBIG, as a full disk
-    // fails with ENOSPC: the write that reaches it is cut short. SIGXFSZ is
-    // ignored so that the write fails instead of the signal ending the sensor.
+    // fails with ENOSPC: the write that reaches it is cut short. The sensor
+    // ignores SIGXFSZ, which would otherwise end it at that write.
     let script = format!(
-        "trap '' XFSZ; ulimit -f 100; exec '{}' replay '{}' --flows-out '{}'",
+        "ulimit -f 100; exec '{}' replay '{}' --flows-out '{}'",
         env!("CARGO_BIN_EXE_sensor"),
         capture.display(),
         out.display()
@@ -167,6 +167,39 @@ fn size_limit_leaves_whole_lines() {
     assert!(
         message.contains("File too large (os error 27)"),
         "{message}"
+    );
+}
+
+#[test]
+fn size_limit_on_stdout_counts_whole_lines() {
+    let dir = TempDir::new("stdout-size-limit");
+    let capture = flows_capture(&dir);
+    let out = dir.join("stdout.jsonl");
+    // As size_limit_leaves_whole_lines, with the records on stdout. A cut line
+    // stays in a file written through stdout, but it must count as lost.
+    let script = format!(
+        "ulimit -f 100; exec '{}' replay '{}' --flows-out - > '{}'",
+        env!("CARGO_BIN_EXE_sensor"),
+        capture.display(),
+        out.display()
+    );
+
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs");
+
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    let text = fs::read_to_string(&out).expect("read stdout");
+    let whole = text.matches('\n').count();
+    assert!(whole > 0, "no record was written");
+    assert!(whole < usize::from(FLOWS), "every record was written");
+    let lost = usize::from(FLOWS) - whole;
+    assert!(
+        message.contains(&format!("{lost} of {FLOWS} records were lost")),
+        "{whole} whole lines: {message}"
     );
 }
 
@@ -214,7 +247,7 @@ fn alerts_size_limit_leaves_whole_lines() {
     // As in size_limit_leaves_whole_lines: 4 KiB take one alert of about 2 KiB
     // and the start of the next.
     let script = format!(
-        "trap '' XFSZ; ulimit -f 4; exec '{}' replay '{}' --flows-out /dev/null --alerts-out '{}'",
+        "ulimit -f 4; exec '{}' replay '{}' --flows-out /dev/null --alerts-out '{}'",
         env!("CARGO_BIN_EXE_sensor"),
         capture.display(),
         out.display()

@@ -51,7 +51,7 @@ impl FlowWriter {
     /// Opens `path` for writing, truncating it; `-` means stdout.
     pub fn open(path: &Path) -> io::Result<Self> {
         if path == Path::new("-") {
-            return Ok(FlowWriter::from_writer(Box::new(io::stdout())));
+            return Ok(FlowWriter::from_writer(Box::new(super::stdout_file()?)));
         }
         let file = File::create(path)?;
         let cut_handle = if file.metadata()?.is_file() {

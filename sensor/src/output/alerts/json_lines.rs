@@ -54,7 +54,11 @@ impl JsonLinesSink {
 
     fn open(path: &Path, append: bool) -> Result<Self, AlertSinkError> {
         if path == Path::new("-") {
-            return Ok(Self::from_writer("stdout", Box::new(io::stdout())));
+            let stdout = crate::output::stdout_file().map_err(|source| AlertSinkError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            return Ok(Self::from_writer("stdout", Box::new(stdout)));
         }
         let open_error = |source| AlertSinkError::Open {
             path: path.to_path_buf(),
