@@ -82,14 +82,13 @@ fn populate(start: *mut u8, len: usize) {
     if rc == 0 {
         return;
     }
-    // Kernels before 5.14 lack MADV_POPULATE_WRITE: write each page's first byte back.
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE: write a zero to each page. The
+    // block is not initialized yet, so reading its bytes first would be undefined
+    // behaviour, and no caller may expect any content.
     for offset in (0..len).step_by(PAGE_BYTES) {
         // SAFETY: `offset` is inside the block, which this allocator owns and nothing
-        // else uses yet. The byte is written back unchanged.
-        unsafe {
-            let byte = start.add(offset);
-            byte.write_volatile(byte.read_volatile());
-        }
+        // else uses yet.
+        unsafe { start.add(offset).write_volatile(0) };
     }
 }
 
