@@ -105,9 +105,9 @@ pub struct FlowTable {
 impl FlowTable {
     /// Reserves a table for `config.capacity` flows (at least 1). The index gets
     /// twice that many entries so that reusing slots rehashes in place instead of
-    /// growing. The index is faulted in at once, in huge pages where the kernel allows
-    /// (10 to 20 bytes per flow of capacity). Slots are reserved, not written: their
-    /// memory is touched as flows arrive.
+    /// growing. The index is faulted in at once, in huge pages where the kernel
+    /// allows: 12 to 23 bytes per flow of capacity, rounded up to whole 2 MiB. Slots
+    /// are reserved, not written: their memory is touched as flows arrive.
     pub fn new(config: FlowConfig) -> Self {
         let capacity = config.capacity.clamp(1, u32::MAX as usize - 1);
         FlowTable {
