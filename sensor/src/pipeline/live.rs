@@ -167,6 +167,23 @@ pub fn run_live(
     }
     let written = writer.finish();
     let analysed = analysis.finish();
+    if let Some(server) = server {
+        server.stop();
+    }
+    drop(program);
+
+    // The summary is logged before a failed output is returned, as replay prints
+    // its summary before its output errors.
+    let frames = stats.iter().map(|s| load(&s.frames)).sum();
+    let decoded = stats.iter().map(|s| load(&s.decoded)).sum();
+    let flows_created = stats.iter().map(|s| load(&s.flows_created)).sum();
+    tracing::info!(
+        frames,
+        decoded,
+        flows = flows_created,
+        records = written.as_ref().ok().copied(),
+        "sensor stopped; XDP program detached"
+    );
     let records_written = match written {
         Ok(records) => records,
         Err(error) => {
@@ -177,25 +194,12 @@ pub fn run_live(
         }
     };
     analysed?;
-    if let Some(server) = server {
-        server.stop();
-    }
-    drop(program);
-
-    let summary = LiveSummary {
-        frames: stats.iter().map(|s| load(&s.frames)).sum(),
-        decoded: stats.iter().map(|s| load(&s.decoded)).sum(),
-        flows_created: stats.iter().map(|s| load(&s.flows_created)).sum(),
+    Ok(LiveSummary {
+        frames,
+        decoded,
+        flows_created,
         records_written,
-    };
-    tracing::info!(
-        frames = summary.frames,
-        decoded = summary.decoded,
-        flows = summary.flows_created,
-        records = summary.records_written,
-        "sensor stopped; XDP program detached"
-    );
-    Ok(summary)
+    })
 }
 
 fn wait_for_stop(stop: &AtomicBool, duration: Option<Duration>) {
