@@ -122,14 +122,14 @@ impl FlowWriter {
     /// Gives up the buffered records after a failed flush, so that dropping
     /// the writer tries no more writes. When the sink is a regular file that
     /// accepted only the start of a line, cuts that start off, so that the file
-    /// ends with a whole line. Count [`FlowWriter::pending_records`] as lost
+    /// ends with a whole line (unless another program made it shorter). Count [`FlowWriter::pending_records`] as lost
     /// before calling this.
     pub fn abandon(&mut self) -> io::Result<()> {
         self.used = 0;
         self.pending = 0;
         match &self.file {
             Some(file) if self.sink_bytes > self.line_end_bytes => {
-                file.set_len(self.line_end_bytes)?;
+                super::cut_if_longer(file, self.line_end_bytes)?;
                 self.sink_bytes = self.line_end_bytes;
                 Ok(())
             }

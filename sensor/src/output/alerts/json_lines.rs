@@ -117,14 +117,18 @@ impl JsonLinesSink {
     }
 
     /// Cuts the start of a line that a failed write left at the end of a regular file,
-    /// and moves the write position back to the end of the last whole line.
+    /// and moves the write position back to the end of the last whole line. A file that
+    /// another program made shorter meanwhile is left as it is.
     fn cut_partial_line(&mut self) {
         let Some(file) = &self.file else {
             return;
         };
-        let cut = file
-            .set_len(self.line_end)
-            .and_then(|()| (&*file).seek(SeekFrom::Start(self.line_end)));
+        let cut = crate::output::cut_if_longer(file, self.line_end).and_then(|cut| {
+            if cut {
+                (&*file).seek(SeekFrom::Start(self.line_end))?;
+            }
+            Ok(())
+        });
         if let Err(error) = cut {
             tracing::warn!(
                 path = %self.path.display(),
