@@ -172,7 +172,8 @@ pub struct ModelArgs {
     pub alerts_out: Option<PathBuf>,
 
     /// POST each alert as JSON to this http:// URL (retried with backoff; a
-    /// full queue drops alerts and counts them).
+    /// full queue drops alerts and counts them). Alerts dropped or given up on
+    /// make the command exit with an error at stop.
     #[arg(long, env = "SENSOR_ALERT_WEBHOOK")]
     pub alert_webhook: Option<String>,
 
