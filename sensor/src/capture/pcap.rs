@@ -191,6 +191,14 @@ fn read_section_header(
         // The probe asked for more bytes than the byte-order magic needs, so the file
         // ends before it.
         SectionHeader::Short => return Err(short(filled)),
+        // A length beyond any block is a corrupt field, not a file cut short.
+        SectionHeader::Bytes(len) if len > MAX_RECORD_BYTES => {
+            return Err(PcapError::TooLarge {
+                path: path.to_path_buf(),
+                offset: 0,
+                max: MAX_RECORD_BYTES,
+            });
+        }
         SectionHeader::Bytes(len) => len.min(buffer.len()),
     };
     let space = buffer.get_mut(filled..).unwrap_or_default();
@@ -726,7 +734,8 @@ mod tests {
 
     #[test]
     fn directory_error_names_fix() {
-        let dir = std::env::temp_dir();
+        // With a trailing slash, as shell completion writes a directory.
+        let dir = std::env::temp_dir().join("");
         let error = PcapReader::open(&dir).err().expect("fails");
         assert!(matches!(error, PcapError::Directory { .. }), "{error:?}");
         let text = message(error);
@@ -735,6 +744,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("/*.pcap"), "{text}");
+        assert!(!text.contains("//*.pcap"), "{text}");
     }
 
     #[test]
@@ -748,6 +758,18 @@ mod tests {
             assert_eq!(at, len as u64);
         }
         assert_eq!(read_all("ng-header-only", &section).expect("reads"), []);
+    }
+
+    #[test]
+    fn pcapng_section_header_with_corrupt_length_is_too_large() {
+        let mut section = ng_section();
+        section[4..8].copy_from_slice(&0xffff_fffcu32.to_le_bytes());
+        section.extend_from_slice(&[0; 64]);
+        let result = read_all("ng-corrupt-length", &section);
+        let Err(PcapError::TooLarge { offset: 0, max, .. }) = result else {
+            panic!("expected a block that is too large, got {result:?}");
+        };
+        assert_eq!(max, MAX_RECORD_BYTES);
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub enum PcapError {
     Open { path: PathBuf, source: io::Error },
     #[error(
         "{path} is a directory, not a capture file: name the pcap or pcapng files in it \
-         (for example {path}/*.pcap)"
+         (for example {})",
+        .path.join("*.pcap").display()
     )]
     Directory { path: PathBuf },
     #[error("{path} is not a pcap or pcapng file (unknown magic number at byte offset 0)")]
