@@ -95,7 +95,7 @@ pub fn run(options: &BenchOptions) -> Result<String> {
         closest.map_or("no peer", Tool::label)
     );
     let profile = profile::measure(&paths, &work_dir, closest);
-    eprintln!("bench: peers: measuring the I/O floor with dd");
+    eprintln!("bench: peers: measuring the I/O floor and the start-up cost");
     let sensor_records = work_dir
         .join(format!("{}-0", file_stem(Tool::Sensor)))
         .join("flows.jsonl");
@@ -396,7 +396,8 @@ fn render(
         out,
         "\nNOTE: the capture is small (well under a second of CPU for the fastest tools), so \
          fixed start-up costs weigh on every number: nfstream starts a Python interpreter, \
-         the sensor reserves its flow table and starts two threads ({startup}).\n"
+         the sensor reserves its flow table, faults in the table's index and starts \
+         two threads ({startup}).\n"
     );
 
     let _ = writeln!(out, "| peer package | version |");
