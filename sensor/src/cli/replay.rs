@@ -11,7 +11,7 @@ use crate::{
     decap::{DecapError, Decoder},
     metrics::{MetricsSources, QueueInfo, server::MetricsServer},
     pipeline::{
-        analysis::Analysis,
+        analysis::{Analysis, run_outcome},
         replay::{ReplaySummary, replay},
         stats::stats_blocks,
         writer::RecordWriter,
@@ -51,18 +51,10 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     if let Some(server) = server {
         server.stop();
     }
-    let summary = match summary {
-        Ok(summary) => summary,
-        Err(error) => {
-            if let Err(alerts_error) = analysed {
-                tracing::error!("{alerts_error:#}");
-            }
-            return Err(error);
-        }
-    };
-    print_summary(&summary);
-    analysed?;
-    Ok(summary)
+    if let Ok(summary) = &summary {
+        print_summary(summary);
+    }
+    run_outcome(summary, analysed)
 }
 
 fn print_summary(summary: &ReplaySummary) {

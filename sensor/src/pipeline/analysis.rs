@@ -178,6 +178,21 @@ impl Analysis {
     }
 }
 
+/// Combines the outcome of a run's flow output with the analysis thread's `alerts`
+/// outcome. When both failed, the flow error is returned and the alert error is
+/// logged, because records are the larger loss.
+pub fn run_outcome<T>(records: anyhow::Result<T>, alerts: anyhow::Result<()>) -> anyhow::Result<T> {
+    match records {
+        Ok(value) => alerts.map(|()| value),
+        Err(error) => {
+            if let Err(alerts_error) = alerts {
+                tracing::error!("{alerts_error:#}");
+            }
+            Err(error)
+        }
+    }
+}
+
 fn restore(config: &ModelConfig, snapshotter: Option<&Snapshotter<ModelState>>) -> Model {
     let Some(snapshotter) = snapshotter else {
         return Model::new(config.clone());
@@ -423,5 +438,19 @@ mod tests {
             "{message}"
         );
         assert_eq!(message.matches("os error").count(), 1, "{message}");
+    }
+
+    #[test]
+    fn run_outcome_prefers_flow_error() {
+        let flows = || anyhow::bail!("flows failed");
+        let alerts = || anyhow::bail!("alerts failed");
+
+        assert_eq!(run_outcome(Ok(7), Ok(())).unwrap(), 7);
+        let error = run_outcome(Ok(7), alerts()).unwrap_err();
+        assert_eq!(error.to_string(), "alerts failed");
+        let error = run_outcome::<u32>(flows(), Ok(())).unwrap_err();
+        assert_eq!(error.to_string(), "flows failed");
+        let error = run_outcome::<u32>(flows(), alerts()).unwrap_err();
+        assert_eq!(error.to_string(), "flows failed");
     }
 }

@@ -24,7 +24,7 @@ use crate::{
     flow::FlowConfig,
     metrics::{MetricsSources, QueueInfo, server::MetricsServer},
     pipeline::{
-        analysis::{Analysis, AnalysisConfig},
+        analysis::{Analysis, AnalysisConfig, run_outcome},
         outbox::Outbox,
         shard::Shard,
         stats::{StatsBlocks, load, stats_blocks},
@@ -184,16 +184,7 @@ pub fn run_live(
         records = written.as_ref().ok().copied(),
         "sensor stopped; XDP program detached"
     );
-    let records_written = match written {
-        Ok(records) => records,
-        Err(error) => {
-            if let Err(alerts_error) = analysed {
-                tracing::error!("{alerts_error:#}");
-            }
-            return Err(error);
-        }
-    };
-    analysed?;
+    let records_written = run_outcome(written, analysed)?;
     Ok(LiveSummary {
         frames,
         decoded,
