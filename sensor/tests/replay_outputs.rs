@@ -100,6 +100,20 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs the sensor through bash with a file size limit of `kib` KiB (`ulimit -f`)
+/// and `arguments`, shell words that may end in a redirection.
+fn sensor_with_file_limit(kib: u32, arguments: &str) -> Output {
+    let script = format!(
+        "ulimit -f {kib}; exec '{}' {arguments}",
+        env!("CARGO_BIN_EXE_sensor")
+    );
+    Command::new("bash")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs")
+}
+
 #[test]
 fn flows_to_closed_pipe_counted_lost() {
     let dir = TempDir::new("closed-pipe");
@@ -136,18 +150,12 @@ fn size_limit_leaves_whole_lines() {
     // A file size limit makes writes past it fail with EFBIG, as a full disk
     // fails with ENOSPC: the write that reaches it is cut short. The sensor
     // ignores SIGXFSZ, which would otherwise end it at that write.
-    let script = format!(
-        "ulimit -f 100; exec '{}' replay '{}' --flows-out '{}'",
-        env!("CARGO_BIN_EXE_sensor"),
+    let arguments = format!(
+        "replay '{}' --flows-out '{}'",
         capture.display(),
         out.display()
     );
-
-    let output = Command::new("bash")
-        .args(["-c", &script])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("bash runs");
+    let output = sensor_with_file_limit(100, &arguments);
 
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
@@ -177,18 +185,12 @@ fn size_limit_on_stdout_counts_whole_lines() {
     let out = dir.join("stdout.jsonl");
     // As size_limit_leaves_whole_lines, with the records on stdout. A cut line
     // stays in a file written through stdout, but it must count as lost.
-    let script = format!(
-        "ulimit -f 100; exec '{}' replay '{}' --flows-out - > '{}'",
-        env!("CARGO_BIN_EXE_sensor"),
+    let arguments = format!(
+        "replay '{}' --flows-out - > '{}'",
         capture.display(),
         out.display()
     );
-
-    let output = Command::new("bash")
-        .args(["-c", &script])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("bash runs");
+    let output = sensor_with_file_limit(100, &arguments);
 
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
@@ -246,18 +248,12 @@ fn alerts_size_limit_leaves_whole_lines() {
     let out = dir.join("alerts.jsonl");
     // As in size_limit_leaves_whole_lines: 4 KiB take one alert of about 2 KiB
     // and the start of the next.
-    let script = format!(
-        "ulimit -f 4; exec '{}' replay '{}' --flows-out /dev/null --alerts-out '{}'",
-        env!("CARGO_BIN_EXE_sensor"),
+    let arguments = format!(
+        "replay '{}' --flows-out /dev/null --alerts-out '{}'",
         capture.display(),
         out.display()
     );
-
-    let output = Command::new("bash")
-        .args(["-c", &script])
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("bash runs");
+    let output = sensor_with_file_limit(4, &arguments);
 
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
