@@ -761,7 +761,7 @@ mod tests {
     }
 
     #[test]
-    fn pcapng_section_header_with_corrupt_length_is_too_large() {
+    fn pcapng_corrupt_header_length_too_large() {
         let mut section = ng_section();
         section[4..8].copy_from_slice(&0xffff_fffcu32.to_le_bytes());
         section.extend_from_slice(&[0; 64]);

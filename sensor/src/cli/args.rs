@@ -315,9 +315,9 @@ impl DecapArgs {
 }
 
 /// Largest accepted `--flow-capacity`. The table reserves about 220 bytes per
-/// flow up front, so this is over 4 GiB. Only the index (about 23 bytes per flow,
-/// more when split over many workers) is resident from the start; the rest is
-/// touched as flows arrive.
+/// flow up front, so this is over 4 GiB. Only the index is resident from the start:
+/// about 23 bytes per flow, more when split over many workers. The rest is touched as
+/// flows arrive.
 pub const MAX_FLOW_CAPACITY: usize = 20_000_000;
 
 impl FlowArgs {

@@ -45,10 +45,11 @@ fn huge_layout(layout: Layout) -> Option<Layout> {
     Layout::from_size_align(size, layout.align().max(HUGE_PAGE_BYTES)).ok()
 }
 
-// SAFETY: every block comes from `Global`, and `deallocate` returns it to `Global` with
-// the layout it was requested with: `huge_layout` returns the same layout for the same
-// `layout`, and a large block is at least `layout.size()` bytes at an alignment of at
-// least `layout.align()`. The advice and the population change no byte of the block.
+// SAFETY: every block comes from `Global`. `deallocate` returns it to `Global` with the
+// layout it was requested with, because `huge_layout` returns the same layout for the
+// same `layout`. A large block is at least `layout.size()` bytes, at an alignment of at
+// least `layout.align()`. Populating the block writes at most zeros into a block whose
+// contents are unspecified.
 unsafe impl Allocator for HugePageAlloc {
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
         let Some(huge) = huge_layout(layout) else {

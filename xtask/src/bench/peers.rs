@@ -28,10 +28,10 @@ const TARGET_RATIO: f64 = 3.0;
 /// A count within this fraction of the expected flows passes the check. Meters that split
 /// flows on idle or active timeouts count a little more than the distinct 5-tuples.
 const COUNT_TOLERANCE: f64 = 0.10;
-/// Runs of a tool beyond the first three, while its runs so far total less than
-/// [`SHORT_TOOL_CPU`]: a run of a fraction of a second varies with the machine's
-/// state (on a two-core VM the sensor's median of three varied from 0.147 to 0.176 s
-/// between two benches), and more runs steady the median.
+/// Most runs of a tool, taken while its runs so far total less than [`SHORT_TOOL_CPU`].
+/// A run of a fraction of a second varies with the machine's state, so more runs steady
+/// the median. On a two-core VM the sensor's median of three varied from 0.147 to
+/// 0.176 s between two benches.
 const MAX_RUNS: usize = 9;
 const SHORT_TOOL_CPU: f64 = 2.0;
 /// Maximum time of one tool run; a run that takes longer is killed.

@@ -170,6 +170,7 @@ pub fn render(out: &mut String, frames: u64, floor: &Result<Floor>, peer: Option
             return;
         }
     };
+
     let total = floor.read.cpu_seconds + floor.write.cpu_seconds;
     let _ = writeln!(
         out,
@@ -195,6 +196,7 @@ pub fn render(out: &mut String, frames: u64, floor: &Result<Floor>, peer: Option
         );
     }
     let _ = writeln!(out, "| both | {total:.3} | |");
+
     let Some((label, peer_seconds)) = peer else {
         return;
     };
