@@ -137,6 +137,20 @@ fn live_matches_replay() {
         );
     }
 
+    check_live_matches_replay(&capture, &sensor, &generator, &[]);
+    // Flows only: a sensor that reads no payload and runs no model must still
+    // take every frame and write the same flows, without payload metadata.
+    check_live_matches_replay(
+        &capture,
+        &sensor,
+        &generator,
+        &["--no-model", "--no-app-metadata"],
+    );
+}
+
+/// Sends the capture through the lab to `sensor run` with `flags`, and compares
+/// its records with those of `sensor replay` of the file with the same flags.
+fn check_live_matches_replay(capture: &Path, sensor: &Path, generator: &Path, flags: &[&str]) {
     let out = tempdir();
     let live_flows = out.join("live.jsonl");
     let replay_flows = out.join("replay.jsonl");
@@ -150,7 +164,7 @@ fn live_matches_replay() {
     })
     .expect("lab comes up");
 
-    let child = Lab::command_in(lab.sensor_ns(), &sensor)
+    let child = Lab::command_in(lab.sensor_ns(), sensor)
         .args([
             "run",
             "--interface",
@@ -165,6 +179,7 @@ fn live_matches_replay() {
             "--metrics-listen",
             METRICS,
         ])
+        .args(flags)
         .arg("--flows-out")
         .arg(&live_flows)
         .stdin(Stdio::null())
@@ -181,7 +196,7 @@ fn live_matches_replay() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    let sent = Lab::command_in(lab.src_ns(), &generator)
+    let sent = Lab::command_in(lab.src_ns(), generator)
         .args([
             "--interface",
             lab.src_if(),
@@ -191,7 +206,7 @@ fn live_matches_replay() {
             "0,1",
             "--pcap",
         ])
-        .arg(&capture)
+        .arg(capture)
         .stderr(Stdio::inherit())
         .output()
         .expect("generator runs");
@@ -264,9 +279,10 @@ fn live_matches_replay() {
     assert!(status.success(), "sensor exit status: {status}");
     drop(lab);
 
-    let replay = Command::new(&sensor)
+    let replay = Command::new(sensor)
         .arg("replay")
-        .arg(&capture)
+        .arg(capture)
+        .args(flags)
         .arg("--flows-out")
         .arg(&replay_flows)
         .status()
@@ -281,6 +297,16 @@ fn live_matches_replay() {
     assert_eq!(by_port.get(&22), Some(&4), "SSH flows");
     assert_eq!(by_port.get(&53), Some(&8), "DNS flows");
     assert_eq!(by_port.get(&123), Some(&1), "NTP flows");
+    let with_dns = live.iter().filter(|r| r.get("dns").is_some()).count();
+    let expected_dns = if flags.contains(&"--no-app-metadata") {
+        0
+    } else {
+        8
+    };
+    assert_eq!(
+        with_dns, expected_dns,
+        "live records with DNS metadata, {flags:?}"
+    );
     let only_live: Vec<String> = live
         .iter()
         .filter(|r| !replayed.contains(r))

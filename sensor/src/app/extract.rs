@@ -453,6 +453,12 @@ impl AppExtractor {
     }
 }
 
+/// Returns the counters of `extractor`, all zero when payloads are not parsed
+/// (`--no-app-metadata`).
+pub fn counters_of(extractor: Option<&AppExtractor>) -> AppCounters {
+    extractor.map_or_else(AppCounters::default, |extractor| *extractor.counters())
+}
+
 /// Removes `key` from `map`, without hashing it when the map is empty (the DNS streams
 /// nearly always are).
 fn remove<V>(map: &mut HashMap<FlowKey, V>, key: &FlowKey) {

@@ -160,10 +160,25 @@ pub struct FlowArgs {
     /// idle flow is evicted and counted.
     #[arg(long, env = "SENSOR_FLOW_CAPACITY", default_value_t = 1_000_000)]
     pub flow_capacity: usize,
+
+    /// Do not read packet payloads: no DNS, HTTP, TLS or QUIC metadata in
+    /// flow records, and no DNS names for the model. For deployments that may
+    /// not record names, URLs or user agents, or that need the CPU time.
+    #[arg(long, env = "SENSOR_NO_APP_METADATA", value_parser = FalseyValueParser::new())]
+    pub no_app_metadata: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
+    /// Write flow records only: no pattern-of-life model and no alerts.
+    #[arg(
+        long,
+        env = "SENSOR_NO_MODEL",
+        value_parser = FalseyValueParser::new(),
+        conflicts_with_all = ["alerts_out", "alert_webhook", "model_state"]
+    )]
+    pub no_model: bool,
+
     /// Where alerts go, as JSON lines (docs/alerts.md): a file path, or `-`
     /// for stdout. Alerts are also logged. Default: logged only. An alert
     /// that fails to be written is lost and counted, and the command exits
@@ -204,7 +219,7 @@ pub struct ModelArgs {
     pub snapshot_interval_secs: u64,
 
     /// Most devices the model tracks; beyond it the least recently seen is
-    /// forgotten and counted. Each device costs roughly 10 KB, more with many peers.
+    /// forgotten and counted. Each device costs about 28 KB with 8 peers, more with many.
     #[arg(long, env = "SENSOR_MODEL_MAX_DEVICES", default_value_t = 65_536)]
     pub model_max_devices: usize,
 
@@ -387,6 +402,7 @@ mod tests {
             flow_idle_timeout_secs: 60,
             flow_active_timeout_secs: 300,
             flow_capacity: 0,
+            no_app_metadata: false,
         };
         assert!(args.config().is_err());
     }
@@ -398,6 +414,7 @@ mod tests {
             flow_idle_timeout_secs: 60,
             flow_active_timeout_secs: 30,
             flow_capacity: 10,
+            no_app_metadata: false,
         };
         assert!(args.config().is_err());
     }

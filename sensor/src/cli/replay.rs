@@ -23,8 +23,13 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     check_ports(&args.decap)?;
     let flows = args.flows.config()?;
     let decoder = Decoder::new(args.decap.config(args.decapsulated));
-    let (analysis, feed) = Analysis::start(analysis_config(&args.model, None)?)?;
-    let writer = RecordWriter::start(&args.flows.flows_out, Some(feed))?;
+    let analysis = if args.model.no_model {
+        None
+    } else {
+        Some(Analysis::start(analysis_config(&args.model, None)?)?)
+    };
+    let (analysis, feed) = analysis.unzip();
+    let writer = RecordWriter::start(&args.flows.flows_out, feed)?;
     let stats = Arc::new(stats_blocks(1));
 
     let server = match args.metrics_listen {
@@ -39,15 +44,24 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
                 stats: Arc::clone(&stats),
                 verdicts: None,
                 records: writer.counts(),
-                analysis: Some(analysis.stats()),
+                analysis: analysis.as_ref().map(Analysis::stats),
             });
             Some(MetricsServer::start(listen, sources)?)
         }
         None => None,
     };
 
-    let summary = replay(&args.files, decoder, flows, writer, stats, stop);
-    let analysed = analysis.finish();
+    let app_metadata = !args.flows.no_app_metadata;
+    let summary = replay(
+        &args.files,
+        decoder,
+        app_metadata,
+        flows,
+        writer,
+        stats,
+        stop,
+    );
+    let analysed = analysis.map_or(Ok(()), Analysis::finish);
     if let Some(server) = server {
         server.stop();
     }

@@ -75,10 +75,14 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         decap: args.decap.config(false),
         flows: args.flows.config()?,
         flows_out: args.flows.flows_out.clone(),
+        app_metadata: !args.flows.no_app_metadata,
         metrics_listen: (!args.no_metrics).then_some(args.metrics_listen),
         duration: args.duration_secs.map(Duration::from_secs),
         cpus,
     };
+    if args.model.no_model {
+        return run_live(config, None, stop);
+    }
     let mut analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
     // The mirror sources' own networks hold monitored devices too (their ENIs),
     // unless the operator named the home networks explicitly.
@@ -89,7 +93,7 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
             }
         }
     }
-    run_live(config, analysis, stop)
+    run_live(config, Some(analysis), stop)
 }
 
 /// Refuses a port configured as both VXLAN and GENEVE.

@@ -48,6 +48,8 @@ pub struct LiveConfig {
     /// Flow table settings; `capacity` is split evenly over the workers.
     pub flows: FlowConfig,
     pub flows_out: PathBuf,
+    /// Whether payloads are parsed for DNS, HTTP, TLS and QUIC metadata.
+    pub app_metadata: bool,
     pub metrics_listen: Option<SocketAddr>,
     /// Stop by itself after this long.
     pub duration: Option<Duration>,
@@ -64,14 +66,18 @@ pub struct LiveSummary {
     pub records_written: u64,
 }
 
-/// Runs until `stop` is set (SIGINT/SIGTERM) or `duration` passes.
+/// Runs until `stop` is set (SIGINT/SIGTERM) or `duration` passes. Without
+/// `analysis` (`--no-model`), flow records are written and nothing is analysed.
 pub fn run_live(
     config: LiveConfig,
-    analysis: AnalysisConfig,
+    analysis: Option<AnalysisConfig>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<LiveSummary> {
     let started = Instant::now();
-    let clock = analysis.live_clock.unwrap_or_default();
+    let clock = analysis
+        .as_ref()
+        .and_then(|analysis| analysis.live_clock)
+        .unwrap_or_default();
     let mut program = XdpProgram::load(&config.xdp)?;
 
     let mut sockets = Vec::with_capacity(config.queues.len());
@@ -97,8 +103,8 @@ pub fn run_live(
 
     let workers = sockets.len();
     let stats: Arc<StatsBlocks> = Arc::new(stats_blocks(workers));
-    let (analysis, feed) = Analysis::start(analysis)?;
-    let writer = RecordWriter::start(&config.flows_out, Some(feed))?;
+    let (analysis, feed) = analysis.map(Analysis::start).transpose()?.unzip();
+    let writer = RecordWriter::start(&config.flows_out, feed)?;
     let queues = sockets
         .iter()
         .map(|socket| QueueInfo {
@@ -113,7 +119,7 @@ pub fn run_live(
         stats: Arc::clone(&stats),
         verdicts: Some(program.verdict_reader()?),
         records: writer.counts(),
-        analysis: Some(analysis.stats()),
+        analysis: analysis.as_ref().map(Analysis::stats),
     });
     let server = match config.metrics_listen {
         Some(listen) => Some(MetricsServer::start(listen, sources)?),
@@ -129,7 +135,7 @@ pub fn run_live(
             index,
             socket,
             decoder: Decoder::new(config.decap.clone()),
-            extractor: AppExtractor::new(),
+            extractor: config.app_metadata.then(AppExtractor::new),
             shard: Shard::new(
                 FlowConfig {
                     capacity: shard_capacity,
@@ -166,7 +172,7 @@ pub fn run_live(
         }
     }
     let written = writer.finish();
-    let analysed = analysis.finish();
+    let analysed = analysis.map_or(Ok(()), Analysis::finish);
     if let Some(server) = server {
         server.stop();
     }

@@ -11,7 +11,7 @@ use std::{
 };
 
 use crate::{
-    app::extract::AppExtractor,
+    app::extract::{AppExtractor, counters_of},
     capture::pcap::PcapReader,
     decap::{DecapCounters, Decoder},
     flow::{FlowConfig, FlowStats},
@@ -37,17 +37,19 @@ pub struct ReplaySummary {
     pub records_written: u64,
 }
 
-/// Replays `files` in order through `decoder` and one flow shard.
+/// Replays `files` in order through `decoder` and one flow shard. Payloads go
+/// through the application parsers when `app_metadata` is set.
 pub fn replay(
     files: &[PathBuf],
     mut decoder: Decoder,
+    app_metadata: bool,
     flows: FlowConfig,
     writer: RecordWriter,
     stats: Arc<StatsBlocks>,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<ReplaySummary> {
     let mut shard = Shard::new(flows, Outbox::new(writer.sender(), false));
-    let mut extractor = AppExtractor::new();
+    let mut extractor = app_metadata.then(AppExtractor::new);
     let mut local = LocalCounts::default();
 
     let mut failure: Option<anyhow::Error> = None;
@@ -81,24 +83,31 @@ pub fn replay(
             if let Some(packet) =
                 decoder.decode_link(frame.link_type, frame.data, frame.wire_len, frame.ts_ns)
             {
-                if let Some(event) = extractor.inspect(&packet, frame.data) {
+                if let Some(event) = extractor
+                    .as_mut()
+                    .and_then(|extractor| extractor.inspect(&packet, frame.data))
+                {
                     shard.app_event(event);
                 }
                 shard.observe(&packet);
             }
-            extractor.expire(frame.ts_ns, |event| shard.app_event(event));
+            if let Some(extractor) = &mut extractor {
+                extractor.expire(frame.ts_ns, |event| shard.app_event(event));
+            }
             shard.advance(frame.ts_ns);
             if local.frames % PUBLISH_EVERY_FRAMES == 0 {
                 stats[0].publish(&local, decoder.counters(), &shard.stats());
-                stats[0].publish_app(extractor.counters(), 0);
+                stats[0].publish_app(&counters_of(extractor.as_ref()), 0);
             }
         }
     }
 
-    extractor.finish(|event| shard.app_event(event));
+    if let Some(extractor) = &mut extractor {
+        extractor.finish(|event| shard.app_event(event));
+    }
     shard.finish();
     stats[0].publish(&local, decoder.counters(), &shard.stats());
-    stats[0].publish_app(extractor.counters(), 0);
+    stats[0].publish_app(&counters_of(extractor.as_ref()), 0);
     let flows = shard.stats();
     drop(shard);
     let records_written = writer.finish()?;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use crate::{
-    app::extract::AppExtractor,
+    app::extract::{AppExtractor, counters_of},
     capture::xsk::QueueSocket,
     decap::{Decoder, Packet},
     pipeline::{
@@ -34,7 +34,8 @@ pub struct Worker {
     pub index: usize,
     pub socket: QueueSocket,
     pub decoder: Decoder,
-    pub extractor: AppExtractor,
+    /// `None` with `--no-app-metadata`.
+    pub extractor: Option<AppExtractor>,
     /// The worker's flows; its outbox also carries the application findings.
     pub shard: Shard,
     pub mesh: Arc<Mesh>,
@@ -73,7 +74,10 @@ impl Worker {
                     let ts_ns = clock.frame_time(stamp, now_mono);
                     let wire_len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
                     if let Some(packet) = decoder.decode(frame.data, wire_len, ts_ns) {
-                        if let Some(event) = extractor.inspect(&packet, frame.data) {
+                        if let Some(event) = extractor
+                            .as_mut()
+                            .and_then(|extractor| extractor.inspect(&packet, frame.data))
+                        {
                             shard.app_event(event);
                         }
                         route(*index, packet, mesh, shard, stop, &mut local);
@@ -89,7 +93,9 @@ impl Worker {
             self.take_handoffs();
             let now = self.clock.now();
             let shard = &mut self.shard;
-            self.extractor.expire(now, |event| shard.app_event(event));
+            if let Some(extractor) = &mut self.extractor {
+                extractor.expire(now, |event| shard.app_event(event));
+            }
             self.shard.advance(now);
             // A full queue loses findings at once. Records wait for room, and
             // while the worker waits its ring can fill and drop frames (counted).
@@ -106,7 +112,9 @@ impl Worker {
         // any more: take what is left, then end every flow.
         self.stopped.wait();
         let shard = &mut self.shard;
-        self.extractor.finish(|event| shard.app_event(event));
+        if let Some(extractor) = &mut self.extractor {
+            extractor.finish(|event| shard.app_event(event));
+        }
         self.take_handoffs();
         local.app_dropped += self.shard.finish();
         self.publish(&local);
@@ -123,7 +131,7 @@ impl Worker {
     fn publish(&self, local: &LocalCounts) {
         let stats: &WorkerStats = &self.stats[self.index];
         stats.publish(local, self.decoder.counters(), &self.shard.stats());
-        stats.publish_app(self.extractor.counters(), local.app_dropped);
+        stats.publish_app(&counters_of(self.extractor.as_ref()), local.app_dropped);
     }
 
     fn publish_ring_stats(&self) {

@@ -1,0 +1,117 @@
+//! `sensor replay` with parts of the pipeline turned off: `--no-model` writes
+//! the same flow records and no alerts, and `--no-app-metadata` writes the same
+//! flows without the fields that payloads give.
+
+mod common;
+
+use common::{TempDir, scan_capture, sensor, stderr};
+use sensor::fixture::shared_capture;
+use serde_json::Value;
+
+/// Fields of a flow record that come from packet payloads.
+const PAYLOAD_FIELDS: [&str; 4] = ["dns", "http", "tls", "dst_name"];
+
+/// Replays `capture` with `flags` and returns the flow records as text and the
+/// stderr.
+fn replay(capture: &str, flags: &[&str]) -> (String, String) {
+    let mut args = vec!["replay", capture];
+    args.extend_from_slice(flags);
+    let output = sensor(&args).output().expect("sensor runs");
+    let message = stderr(&output);
+    assert!(output.status.success(), "{flags:?}: {message}");
+    let records = String::from_utf8(output.stdout).expect("records are UTF-8");
+    (records, message)
+}
+
+fn records(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).expect("record is JSON"))
+        .collect()
+}
+
+fn without_payload_fields(mut record: Value) -> Value {
+    if let Some(fields) = record.as_object_mut() {
+        for field in PAYLOAD_FIELDS {
+            fields.remove(field);
+        }
+    }
+    record
+}
+
+#[test]
+fn no_model_writes_same_records_and_no_alerts() {
+    let dir = TempDir::new("no-model");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+
+    let (with_model, message) = replay(capture, &[]);
+    assert_eq!(message.matches(" alert: ").count(), 5, "{message}");
+
+    let (without_model, message) = replay(capture, &["--no-model"]);
+    assert_eq!(message.matches(" alert: ").count(), 0, "{message}");
+    assert_eq!(records(&without_model).len(), 100, "one record per SYN");
+    assert_eq!(
+        without_model, with_model,
+        "the model does not change records"
+    );
+}
+
+#[test]
+fn no_model_rejects_alert_and_state_flags() {
+    let dir = TempDir::new("no-model-conflicts");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+    let alerts = dir.join("alerts.jsonl");
+    let state = dir.join("model.snap");
+
+    for (flag, value) in [
+        ("--alerts-out", alerts.to_str().expect("UTF-8 path")),
+        ("--alert-webhook", "http://127.0.0.1:9/alerts"),
+        ("--model-state", state.to_str().expect("UTF-8 path")),
+    ] {
+        let output = sensor(&["replay", capture, "--no-model", flag, value])
+            .output()
+            .expect("sensor runs");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {message}");
+        assert!(message.contains("--no-model"), "{flag}: {message}");
+        assert!(message.contains(flag), "{flag}: {message}");
+    }
+    assert!(!alerts.exists(), "no alert file is created");
+    assert!(!state.exists(), "no model state is written");
+
+    // The same holds when the switch comes from the environment.
+    let output = sensor(&["replay", capture, "--alerts-out", "-"])
+        .env("SENSOR_NO_MODEL", "1")
+        .output()
+        .expect("sensor runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn no_app_metadata_drops_only_payload_fields() {
+    for name in ["aws-tm-vxlan-ssh-dns-ntp.pcap", "vxlan-http-get.pcap"] {
+        let Some(path) = shared_capture(name) else {
+            continue;
+        };
+        let capture = path.to_str().expect("UTF-8 path");
+        let (full, _) = replay(capture, &[]);
+        let (bare, _) = replay(capture, &["--no-app-metadata"]);
+        let full = records(&full);
+        let bare = records(&bare);
+
+        let with_payload_fields = |records: &[Value]| {
+            records
+                .iter()
+                .filter(|record| PAYLOAD_FIELDS.iter().any(|f| record.get(f).is_some()))
+                .count()
+        };
+        assert!(
+            with_payload_fields(&full) > 0,
+            "{name}: metadata by default"
+        );
+        assert_eq!(with_payload_fields(&bare), 0, "{name}");
+        let full: Vec<Value> = full.into_iter().map(without_payload_fields).collect();
+        assert_eq!(bare, full, "{name}: the same flows otherwise");
+    }
+}
