@@ -27,6 +27,11 @@ pub enum Tool {
     Sensor,
     /// `sensor replay --decapsulated` on the inner twin, the same input the peers read.
     SensorInner,
+    /// `sensor replay --no-model` on the VXLAN capture: flows and payload metadata.
+    SensorNoModel,
+    /// `sensor replay --no-model --no-app-metadata` on the VXLAN capture: flow records
+    /// only, the work of a flow meter.
+    SensorFlowsOnly,
     Softflowd,
     Nfpcapd,
     Argus,
@@ -36,9 +41,11 @@ pub enum Tool {
 }
 
 /// Every tool, ours first.
-pub const ALL: [Tool; 8] = [
+pub const ALL: [Tool; 10] = [
     Tool::Sensor,
     Tool::SensorInner,
+    Tool::SensorNoModel,
+    Tool::SensorFlowsOnly,
     Tool::Softflowd,
     Tool::Nfpcapd,
     Tool::Argus,
@@ -63,6 +70,8 @@ impl Tool {
         match self {
             Tool::Sensor => "sensor replay (VXLAN file)",
             Tool::SensorInner => "sensor replay --decapsulated",
+            Tool::SensorNoModel => "sensor replay --no-model",
+            Tool::SensorFlowsOnly => "sensor replay --no-model --no-app-metadata",
             Tool::Softflowd => "softflowd -r",
             Tool::Nfpcapd => "nfpcapd -r",
             Tool::Argus => "argus -r",
@@ -73,13 +82,19 @@ impl Tool {
     }
 
     pub fn is_ours(self) -> bool {
-        matches!(self, Tool::Sensor | Tool::SensorInner)
+        matches!(
+            self,
+            Tool::Sensor | Tool::SensorInner | Tool::SensorNoModel | Tool::SensorFlowsOnly
+        )
     }
 
     /// Returns true when the tool reads the VXLAN capture; the others read the inner twin.
     /// tshark decodes VXLAN on UDP port 4789 by itself, so it reads the mirror capture.
     pub fn reads_vxlan(self) -> bool {
-        matches!(self, Tool::Sensor | Tool::Tshark)
+        matches!(
+            self,
+            Tool::Sensor | Tool::SensorNoModel | Tool::SensorFlowsOnly | Tool::Tshark
+        )
     }
 
     pub fn flow_kind(self) -> FlowKind {
@@ -98,11 +113,20 @@ impl Tool {
             &paths.inner_pcap
         };
         match self {
-            Tool::Sensor | Tool::SensorInner => {
+            Tool::Sensor | Tool::SensorInner | Tool::SensorNoModel | Tool::SensorFlowsOnly => {
                 let mut command = Command::new(paths.release_dir.join("sensor"));
                 command.arg("replay").arg(input);
-                if self == Tool::SensorInner {
-                    command.arg("--decapsulated");
+                match self {
+                    Tool::SensorInner => {
+                        command.arg("--decapsulated");
+                    }
+                    Tool::SensorNoModel => {
+                        command.arg("--no-model");
+                    }
+                    Tool::SensorFlowsOnly => {
+                        command.args(["--no-model", "--no-app-metadata"]);
+                    }
+                    _ => {}
                 }
                 command.arg("--flows-out").arg(out_dir.join("flows.jsonl"));
                 command
@@ -181,7 +205,7 @@ impl Tool {
         stderr_path: &Path,
     ) -> Result<u64> {
         match self {
-            Tool::Sensor | Tool::SensorInner => {
+            Tool::Sensor | Tool::SensorInner | Tool::SensorNoModel | Tool::SensorFlowsOnly => {
                 let text = read(stderr_path)?;
                 number_after(&text, "flows: ", stderr_path)
             }
