@@ -182,7 +182,8 @@ impl AppExtractor {
             // behind belongs to that one.
             remove(&mut self.hellos, &key);
             remove(&mut self.dns_streams, &key);
-            if !self.syns.contains_key(&key) && self.syns.len() >= MAX_PENDING_HELLOS {
+            // The length test comes first, so the key is hashed only when the map is full.
+            if self.syns.len() >= MAX_PENDING_HELLOS && !self.syns.contains_key(&key) {
                 self.syns.clear();
             }
             self.syns.insert(
@@ -290,7 +291,7 @@ impl AppExtractor {
     /// NOTE: segments are taken in arrival order; a reordered or lost segment
     /// desynchronises the framing until the stream's buffer is reset by FIN/RST.
     fn tcp_dns(&mut self, key: FlowKey, payload: &[u8]) -> Option<AppFinding> {
-        if !self.dns_streams.contains_key(&key) && self.dns_streams.len() >= MAX_PENDING_HELLOS {
+        if self.dns_streams.len() >= MAX_PENDING_HELLOS && !self.dns_streams.contains_key(&key) {
             // No room: streams of flows that ended without FIN or RST linger
             // here, so start over rather than grow.
             self.dns_streams.clear();
@@ -480,7 +481,11 @@ fn dns_finding(message: &DnsMessage) -> AppFinding {
     }
 
     meta.rcode = Some(message.rcode());
-    for answer in message.answers.as_slice() {
+    let answers = message.answers.as_slice();
+    // Allocated at its final size, because the first push would take the slower
+    // growth path.
+    meta.answers = Vec::with_capacity(answers.len());
+    for answer in answers {
         let text = match &answer.data {
             AnswerData::A(addr) => text::ip_text(IpAddr::V4(*addr)),
             AnswerData::Aaaa(addr) => text::ip_text(IpAddr::V6(*addr)),

@@ -186,7 +186,9 @@ impl DnsName {
     /// Returns the presentation form, as [`Display`](fmt::Display) writes it, through
     /// [`DnsName::write_text`].
     pub fn text(&self) -> String {
-        let mut out = Vec::new();
+        // Without escapes the text is one byte shorter than the wire form, so one
+        // allocation of the wire length is nearly always enough. The root is `.`.
+        let mut out = Vec::with_capacity(usize::from(self.len).max(1));
         self.write_text(&mut out);
         // `write_text` writes ASCII only.
         String::from_utf8(out).unwrap_or_else(|_| self.to_string())
@@ -208,6 +210,34 @@ impl DnsName {
         data.make_ascii_lowercase();
         self.len = end as u8;
         Ok(())
+    }
+
+    /// Appends labels in wire form as they are. The caller checks that they are valid
+    /// and fit: labels that do not fit are not appended.
+    fn push_labels(&mut self, labels: &[u8]) {
+        let start = usize::from(self.len);
+        let end = start + labels.len();
+        if let Some(slot) = self.bytes.get_mut(start..end) {
+            slot.copy_from_slice(labels);
+            self.len = end as u8;
+        }
+    }
+
+    /// Lowercases the ASCII letters of the stored labels. Length bytes (1 to 63) are no
+    /// letters, and bytes past the name are unused, so the loop runs over whole 16-byte
+    /// blocks of fixed size, which the compiler turns into vector instructions.
+    fn lowercase(&mut self) {
+        let len = usize::from(self.len);
+        let (blocks, tail) = self.bytes.as_chunks_mut::<16>();
+        let full_blocks = blocks.len();
+        for block in blocks.iter_mut().take(len.div_ceil(16)) {
+            for byte in block {
+                byte.make_ascii_lowercase();
+            }
+        }
+        if len > full_blocks * 16 {
+            tail.make_ascii_lowercase();
+        }
     }
 }
 
@@ -366,40 +396,64 @@ pub(super) fn read_name_into(
     name: &mut DnsName,
 ) -> Result<usize, NameError> {
     name.len = 0;
+    let result = read_labels(message, start, name);
+    name.lowercase();
+    result
+}
+
+/// Does the work of [`read_name_into`] without lowercasing. Labels are stored as the
+/// message has them, so each run of labels up to a zero byte or pointer is checked
+/// label by label and then copied at once.
+fn read_labels(message: &[u8], start: usize, name: &mut DnsName) -> Result<usize, NameError> {
     let mut pos = start;
     let mut segment_start = start;
     let mut inline_end = None;
 
     loop {
-        let length_byte = *message.get(pos).ok_or(NameError::Truncated)?;
-        match length_byte >> 6 {
-            0b00 => {
-                if length_byte == 0 {
-                    return Ok(*inline_end.get_or_insert(pos + 1));
-                }
-                let len = usize::from(length_byte);
-                let label = message
-                    .get(pos + 1..pos + 1 + len)
-                    .ok_or(NameError::Truncated)?;
-                name.push_label(label)?;
-                pos += 1 + len;
+        let run_start = pos;
+        let mut stored = usize::from(name.len);
+        // The byte that ends the run of labels, or the error at the first bad label.
+        let run_end = loop {
+            let Some(&length_byte) = message.get(pos) else {
+                break Err(NameError::Truncated);
+            };
+            if length_byte == 0 || length_byte >> 6 == 0b11 {
+                break Ok(length_byte);
             }
-            0b11 => {
-                let low = *message.get(pos + 1).ok_or(NameError::Truncated)?;
-                let target = usize::from(length_byte & 0x3f) << 8 | usize::from(low);
-                if target >= pos {
-                    return Err(DnsError::NamePointerForward.into());
-                }
-                if target >= segment_start {
-                    return Err(DnsError::NamePointerLoop.into());
-                }
-                inline_end.get_or_insert(pos + 2);
-                pos = target;
-                segment_start = target;
+            if length_byte >> 6 != 0b00 {
+                // 0b01 (extended label, RFC 6891 section 5) and 0b10 (reserved): a
+                // length byte from 64 to 191, so a label over 63 bytes.
+                break Err(DnsError::NameLabelTooLong.into());
             }
-            // 0b01 (extended label, RFC 6891 section 5) and 0b10 (reserved): a length
-            // byte from 64 to 191, so a label over 63 bytes.
-            _ => return Err(DnsError::NameLabelTooLong.into()),
+            let label_end = pos + 1 + usize::from(length_byte);
+            if label_end > message.len() {
+                break Err(NameError::Truncated);
+            }
+            // The new length byte and label, plus the root label's zero byte, must fit
+            // in 255.
+            stored += 1 + usize::from(length_byte);
+            if stored > STORED_BYTES {
+                break Err(DnsError::NameTooLong.into());
+            }
+            pos = label_end;
+        };
+        // The labels before an error are kept too, as `read_name_into` documents.
+        name.push_labels(message.get(run_start..pos).unwrap_or_default());
+
+        let length_byte = run_end?;
+        if length_byte == 0 {
+            return Ok(*inline_end.get_or_insert(pos + 1));
         }
+        let low = *message.get(pos + 1).ok_or(NameError::Truncated)?;
+        let target = usize::from(length_byte & 0x3f) << 8 | usize::from(low);
+        if target >= pos {
+            return Err(DnsError::NamePointerForward.into());
+        }
+        if target >= segment_start {
+            return Err(DnsError::NamePointerLoop.into());
+        }
+        inline_end.get_or_insert(pos + 2);
+        pos = target;
+        segment_start = target;
     }
 }

@@ -1,6 +1,7 @@
 //! DNS tests: tables of hand-built messages, TCP reassembly, transaction matching, a
 //! seeded fuzz run, and the DNS exchanges of real captures.
 
+use super::name::NameError;
 use super::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -1029,6 +1030,107 @@ fn fuzz_never_panics() {
     }
     assert!(counters.parsed > 0);
     assert!(counters.rejected.iter().sum::<u64>() > 0);
+}
+
+/// Reads a name label by label, as `read_name_into` did before it copied runs of
+/// labels at once. Returns the result and the labels read, in wire form and
+/// lowercased, which on error are the labels before the failing one.
+fn read_name_by_label(message: &[u8], start: usize) -> (Result<usize, NameError>, Vec<u8>) {
+    let mut wire = Vec::new();
+    let mut pos = start;
+    let mut segment_start = start;
+    let mut inline_end = None;
+    let result = loop {
+        let Some(&length_byte) = message.get(pos) else {
+            break Err(NameError::Truncated);
+        };
+        match length_byte >> 6 {
+            0b00 => {
+                if length_byte == 0 {
+                    break Ok(*inline_end.get_or_insert(pos + 1));
+                }
+                let len = usize::from(length_byte);
+                let Some(label) = message.get(pos + 1..pos + 1 + len) else {
+                    break Err(NameError::Truncated);
+                };
+                if wire.len() + 1 + len > MAX_NAME_BYTES - 1 {
+                    break Err(DnsError::NameTooLong.into());
+                }
+                wire.push(length_byte);
+                wire.extend(label.iter().map(u8::to_ascii_lowercase));
+                pos += 1 + len;
+            }
+            0b11 => {
+                let Some(&low) = message.get(pos + 1) else {
+                    break Err(NameError::Truncated);
+                };
+                let target = usize::from(length_byte & 0x3f) << 8 | usize::from(low);
+                if target >= pos {
+                    break Err(DnsError::NamePointerForward.into());
+                }
+                if target >= segment_start {
+                    break Err(DnsError::NamePointerLoop.into());
+                }
+                inline_end.get_or_insert(pos + 2);
+                pos = target;
+                segment_start = target;
+            }
+            _ => break Err(DnsError::NameLabelTooLong.into()),
+        }
+    };
+    (result, wire)
+}
+
+#[test]
+fn name_reader_matches_label_by_label() {
+    // Long names that reach the 255-byte bound by pointers, uppercase letters, and
+    // every kind of length byte.
+    let long_label = format!("{}.", label_of(63));
+    let mut long = Builder::header(1, QUERY, 1, 0).name(&long_label.repeat(3));
+    let first = long.len() as u16;
+    long = long
+        .raw(&[63])
+        .raw(label_of(63).to_ascii_uppercase().as_bytes());
+    long = long.raw(&ptr(12)).raw(&ptr(first)).raw(b"\x01a\x00");
+    let seeds = [
+        cname_response().0,
+        long.build(),
+        Builder::query(1, "WWW.Example.COM", rtype::A).build(),
+        Builder::header(1, QUERY, 1, 0)
+            .raw(b"\x03a.b\x02\\\x00\x03\x01Az\x40x\x80\xbf\x00")
+            .build(),
+    ];
+    let mut rng = Rng(0x6e61_6d65_0000_0001);
+    let mut messages: Vec<Vec<u8>> = seeds.to_vec();
+    for seed in &seeds {
+        for _ in 0..500 {
+            let mut mutated = seed.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(mutated.len());
+                // Small values are length bytes, 0xc0 and up pointers.
+                mutated[at] = match rng.below(3) {
+                    0 => rng.below(64) as u8,
+                    1 => 0xc0 | rng.below(4) as u8,
+                    _ => rng.next() as u8,
+                };
+            }
+            messages.push(mutated);
+        }
+    }
+
+    // One name is reused throughout, so bytes left by longer names must not matter.
+    let mut name = DnsName::ROOT;
+    let mut errors = 0;
+    for message in &messages {
+        for start in 0..=message.len() {
+            let (expected, labels) = read_name_by_label(message, start);
+            let got = name::read_name_into(message, start, &mut name);
+            assert_eq!(got, expected, "{message:?} at {start}");
+            assert_eq!(name.as_wire(), labels.as_slice(), "{message:?} at {start}");
+            errors += usize::from(got.is_err());
+        }
+    }
+    assert!(errors > 0, "some reads fail");
 }
 
 // --- captures ----------------------------------------------------------------------
