@@ -15,6 +15,7 @@ use crate::{
     },
     flow::{EndReason, FlowKey, FlowRecord},
     hash::HashMap,
+    text::parse_ip_text,
 };
 
 /// Flows whose metadata may wait for their records at once.
@@ -82,6 +83,12 @@ impl Enricher {
     }
 
     fn learn_names(&mut self, vni: u32, client: IpAddr, dns: &DnsMeta, now_ns: u64) {
+        // Addresses are parsed before the query name is checked, because a response
+        // without one gives no names.
+        let mut addresses = dns.answers.iter().filter_map(|a| parse_ip_text(a));
+        let Some(first) = addresses.next() else {
+            return;
+        };
         // A name shown with escapes (`\.`, `\DDD`) contains bytes that its text form
         // cannot carry back into a DnsName, so it is not used.
         let Some(query) = dns.query.as_deref().filter(|text| !text.contains('\\')) else {
@@ -96,12 +103,7 @@ impl Enricher {
                 None => return,
             },
         };
-
         let ttl = dns.min_ttl.unwrap_or(0);
-        let mut addresses = dns.answers.iter().filter_map(|a| a.parse::<IpAddr>().ok());
-        let Some(first) = addresses.next() else {
-            return;
-        };
 
         if !self.names.contains_key(&(vni, client)) && self.names.len() >= MAX_NAMED_CLIENTS {
             // NOTE: all clients' names are forgotten at once when the table is
