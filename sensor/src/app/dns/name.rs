@@ -16,6 +16,10 @@ pub const MAX_LABEL_BYTES: usize = 63;
 /// Stored bytes: the wire form without the root label's zero byte.
 const STORED_BYTES: usize = MAX_NAME_BYTES - 1;
 
+/// Room for the text of a name without escapes in whole 16-byte blocks: at most
+/// `STORED_BYTES - 1` bytes.
+const TEXT_BUFFER_BYTES: usize = STORED_BYTES.div_ceil(16) * 16;
+
 /// A domain name in uncompressed wire form (length-prefixed labels, without the root
 /// label), with ASCII letters lowercased because DNS compares names case-insensitively
 /// (RFC 4343). Other bytes are kept as they are, so labels may hold any byte.
@@ -122,11 +126,15 @@ impl DnsName {
             return;
         };
 
-        // Most names are printable: copy the wire form less its first length
-        // byte, and turn every later length byte into a dot.
-        let start = out.len();
-        out.extend_from_slice(rest);
-        let text = out.get_mut(start..).unwrap_or_default();
+        // Most names are printable: take the wire form less its first length byte, and
+        // turn every later length byte into a dot. The copy goes to a buffer of whole
+        // 16-byte blocks, padded with a printable letter, so the checks below run over
+        // blocks of fixed size, which the compiler turns into vector instructions.
+        let mut text = [b'a'; TEXT_BUFFER_BYTES];
+        let len = rest.len();
+        if let Some(copy) = text.get_mut(..len) {
+            copy.copy_from_slice(rest);
+        }
         let mut separators = 0;
         let mut at = usize::from(first_len);
         while let Some(&len) = wire.get(at + 1) {
@@ -138,17 +146,23 @@ impl DnsName {
         }
 
         // The copy is the text when every byte is printable and not `\`, and the only dots
-        // are the separators. Byte-wide passes without early exit, which the compiler
-        // vectorises.
-        let escaped = text.iter().fold(0u8, |escaped, &byte| {
-            escaped | u8::from(!matches!(byte, 0x21..=0x7e) | (byte == b'\\'))
-        });
-        let dots = text.iter().filter(|&&byte| byte == b'.').count();
+        // are the separators. The passes have no early exit, so they vectorise.
+        let (blocks, _) = text.as_chunks::<16>();
+        let mut escaped = 0u8;
+        let mut dots = 0;
+        for block in blocks.iter().take(len.div_ceil(16)) {
+            let mut block_dots = 0u8;
+            for &byte in block {
+                escaped |= u8::from(!matches!(byte, 0x21..=0x7e) | (byte == b'\\'));
+                block_dots += u8::from(byte == b'.');
+            }
+            dots += usize::from(block_dots);
+        }
         if escaped == 0 && dots == separators {
+            out.extend_from_slice(text.get(..len).unwrap_or_default());
             return;
         }
 
-        out.truncate(start);
         self.write_escaped(out);
     }
 
