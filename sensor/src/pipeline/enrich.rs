@@ -105,7 +105,8 @@ impl Enricher {
         };
         let ttl = dns.min_ttl.unwrap_or(0);
 
-        if !self.names.contains_key(&(vni, client)) && self.names.len() >= MAX_NAMED_CLIENTS {
+        // The length test comes first, so the key is hashed only when the table is full.
+        if self.names.len() >= MAX_NAMED_CLIENTS && !self.names.contains_key(&(vni, client)) {
             // NOTE: all clients' names are forgotten at once when the table is
             // full; records then go unnamed until clients resolve names again.
             self.names.clear();

@@ -600,6 +600,73 @@ fn dotted_presentation_matches_display() {
     }
 }
 
+/// Returns the presentation form of dotted `text` by the rules that
+/// `DnsName::dotted_presentation` documents, one rule at a time.
+fn dotted_presentation_by_rule(text: &str) -> Option<String> {
+    let trimmed = text.strip_suffix('.').unwrap_or(text);
+    if trimmed.is_empty() {
+        return Some(".".into());
+    }
+    if trimmed.len() + 1 > MAX_NAME_BYTES - 1 {
+        return None;
+    }
+    if trimmed
+        .bytes()
+        .any(|byte| !(0x21..=0x7e).contains(&byte) || byte == b'\\')
+    {
+        return None;
+    }
+    if trimmed
+        .split('.')
+        .any(|label| label.is_empty() || label.len() > MAX_LABEL_BYTES)
+    {
+        return None;
+    }
+    Some(trimmed.to_ascii_lowercase())
+}
+
+#[test]
+fn dotted_presentation_matches_rules() {
+    // Dots, letters of both cases and bytes that need escapes, at lengths around the
+    // label and name bounds.
+    let alphabet: Vec<char> = "....abcXYZ-_~\\ \t\u{7f}\u{fc}".chars().collect();
+    let mut rng = Rng(0x646f_7474_0000_0001);
+    let mut texts: Vec<String> = Vec::new();
+    for len in [
+        0, 1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 252, 253, 254, 255,
+    ] {
+        for _ in 0..200 {
+            let text = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len())])
+                .collect();
+            texts.push(text);
+        }
+        // Printable names with labels of random length up to 70 bytes.
+        for _ in 0..200 {
+            let mut text = String::new();
+            while text.len() < len {
+                text.push_str(&label_of(1 + rng.below(70)));
+                text.push('.');
+            }
+            texts.push(text.chars().take(len).collect());
+        }
+    }
+
+    let mut presented = 0;
+    for text in &texts {
+        let got = DnsName::dotted_presentation(text);
+        let expected = dotted_presentation_by_rule(text);
+        assert_eq!(got.as_deref(), expected.as_deref(), "{text:?}");
+        let borrowed = matches!(got, Some(std::borrow::Cow::Borrowed(_)));
+        let lowercase = !text.bytes().any(|byte| byte.is_ascii_uppercase());
+        if expected.is_some() && text != "." {
+            assert_eq!(borrowed, lowercase, "{text:?}");
+        }
+        presented += usize::from(expected.is_some());
+    }
+    assert!(presented > 100, "some texts are valid");
+}
+
 #[test]
 fn from_dotted_rejects_invalid() {
     assert_eq!(DnsName::from_dotted("a..b"), None);
