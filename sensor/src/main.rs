@@ -6,7 +6,6 @@ use std::{
     sync::{Arc, atomic::AtomicBool},
 };
 
-use clap::Parser;
 use sensor::cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -16,7 +15,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // The first signal requests a clean stop, which writes every flow and can

@@ -89,6 +89,68 @@ fn no_model_rejects_alert_and_state_flags() {
 }
 
 #[test]
+fn no_model_off_by_env_allows_alert_flags() {
+    let dir = TempDir::new("no-model-off");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+    let alerts = dir.join("alerts.jsonl");
+    let alerts = alerts.to_str().expect("UTF-8 path");
+
+    // docs/flags.md reads these values as off, so the model runs and alerts.
+    for value in ["0", "false", "no", "off", ""] {
+        let output = sensor(&["replay", capture, "--alerts-out", alerts])
+            .env("SENSOR_NO_MODEL", value)
+            .output()
+            .expect("sensor runs");
+        assert!(
+            output.status.success(),
+            "SENSOR_NO_MODEL={value:?}: {}",
+            stderr(&output)
+        );
+        let written = std::fs::read_to_string(alerts).expect("alert file is written");
+        assert_eq!(written.lines().count(), 5, "SENSOR_NO_MODEL={value:?}");
+    }
+}
+
+#[test]
+fn no_model_rejects_alert_flags_from_env() {
+    let dir = TempDir::new("no-model-env-conflicts");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+    let alerts = dir.join("alerts.jsonl");
+    let state = dir.join("model.snap");
+
+    for (variable, flag, value) in [
+        (
+            "SENSOR_ALERTS_OUT",
+            "--alerts-out",
+            alerts.to_str().expect("UTF-8 path"),
+        ),
+        (
+            "SENSOR_ALERT_WEBHOOK",
+            "--alert-webhook",
+            "http://127.0.0.1:9/alerts",
+        ),
+        (
+            "SENSOR_MODEL_STATE",
+            "--model-state",
+            state.to_str().expect("UTF-8 path"),
+        ),
+    ] {
+        let output = sensor(&["replay", capture, "--no-model"])
+            .env(variable, value)
+            .output()
+            .expect("sensor runs");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{variable}: {message}");
+        assert!(message.contains(flag), "{variable}: {message}");
+        assert!(message.contains(variable), "{variable}: {message}");
+    }
+    assert!(!alerts.exists(), "no alert file is created");
+    assert!(!state.exists(), "no model state is written");
+}
+
+#[test]
 fn no_app_metadata_drops_only_payload_fields() {
     for name in ["aws-tm-vxlan-ssh-dns-ntp.pcap", "vxlan-http-get.pcap"] {
         let Some(path) = shared_capture(name) else {

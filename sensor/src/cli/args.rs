@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand, builder::FalseyValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand, builder::FalseyValueParser};
 use ipnet::IpNet;
 
 use crate::{
@@ -18,6 +18,37 @@ use crate::{
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line and the `SENSOR_*` variables like `Cli::parse`,
+    /// and exits with a usage error (status 2) when `--no-model` is on together
+    /// with a flag that needs the model.
+    pub fn parse_checked() -> Cli {
+        let cli = Cli::parse();
+        let (name, model) = match &cli.command {
+            Command::Run(args) => ("run", &args.model),
+            Command::Replay(args) => ("replay", &args.model),
+        };
+        if let Some((flag, variable)) = model.flag_needing_model() {
+            let message = format!(
+                "the argument '{flag}' cannot be used with '--no-model', which runs no model: \
+                 remove one of them from the command line or the environment \
+                 ({variable}, SENSOR_NO_MODEL)"
+            );
+            // Building the command first gives the subcommand its full name, so
+            // the usage line reads `sensor replay ...`.
+            let mut command = Cli::command();
+            command.build();
+            let subcommand = command
+                .find_subcommand_mut(name)
+                .expect("every Command variant is a subcommand");
+            subcommand
+                .error(clap::error::ErrorKind::ArgumentConflict, message)
+                .exit();
+        }
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,12 +202,10 @@ pub struct FlowArgs {
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// Write flow records only: no pattern-of-life model and no alerts.
-    #[arg(
-        long,
-        env = "SENSOR_NO_MODEL",
-        value_parser = FalseyValueParser::new(),
-        conflicts_with_all = ["alerts_out", "alert_webhook", "model_state"]
-    )]
+    /// Cannot be combined with --alerts-out, --alert-webhook or --model-state.
+    // The conflicts are checked in `Cli::parse_checked`, not with clap's
+    // `conflicts_with`, because clap counts `SENSOR_NO_MODEL=0` as the flag given.
+    #[arg(long, env = "SENSOR_NO_MODEL", value_parser = FalseyValueParser::new())]
     pub no_model: bool,
 
     /// Where alerts go, as JSON lines (docs/alerts.md): a file path, or `-`
@@ -290,6 +319,24 @@ pub fn parse_prefix(text: &str) -> Result<IpNet, String> {
 }
 
 impl ModelArgs {
+    /// Returns the first of `--alerts-out`, `--alert-webhook` and `--model-state`
+    /// that is set while `--no-model` is on, since each would do nothing, with
+    /// its environment variable.
+    pub fn flag_needing_model(&self) -> Option<(&'static str, &'static str)> {
+        if !self.no_model {
+            return None;
+        }
+        if self.alerts_out.is_some() {
+            Some(("--alerts-out", "SENSOR_ALERTS_OUT"))
+        } else if self.alert_webhook.is_some() {
+            Some(("--alert-webhook", "SENSOR_ALERT_WEBHOOK"))
+        } else if self.model_state.is_some() {
+            Some(("--model-state", "SENSOR_MODEL_STATE"))
+        } else {
+            None
+        }
+    }
+
     /// Returns the model settings these flags give.
     pub fn config(&self) -> anyhow::Result<crate::model::ModelConfig> {
         if self.snapshot_interval_secs == 0 {
@@ -371,6 +418,45 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_model_flags_needing_model() {
+        let model_of = |args: &[&str]| match Cli::try_parse_from(args).expect("flags parse") {
+            Cli {
+                command: Command::Replay(replay),
+            } => replay.model,
+            other => panic!("not a replay: {other:?}"),
+        };
+
+        let with_alerts = model_of(&[
+            "sensor",
+            "replay",
+            "a.pcap",
+            "--no-model",
+            "--alerts-out",
+            "-",
+        ]);
+        assert_eq!(
+            with_alerts.flag_needing_model(),
+            Some(("--alerts-out", "SENSOR_ALERTS_OUT"))
+        );
+        let with_state = model_of(&[
+            "sensor",
+            "replay",
+            "a.pcap",
+            "--no-model",
+            "--model-state",
+            "m",
+        ]);
+        assert_eq!(
+            with_state.flag_needing_model(),
+            Some(("--model-state", "SENSOR_MODEL_STATE"))
+        );
+        let model_on = model_of(&["sensor", "replay", "a.pcap", "--alerts-out", "-"]);
+        assert_eq!(model_on.flag_needing_model(), None);
+        let flows_only = model_of(&["sensor", "replay", "a.pcap", "--no-model"]);
+        assert_eq!(flows_only.flag_needing_model(), None);
     }
 
     #[test]
