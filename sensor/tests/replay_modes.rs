@@ -177,3 +177,21 @@ fn no_app_metadata_drops_only_payload_fields() {
         assert_eq!(bare, full, "{name}: the same flows otherwise");
     }
 }
+
+#[test]
+fn switch_typo_rejected() {
+    let dir = TempDir::new("switch-typo");
+    let capture = scan_capture(&dir);
+    let capture = capture.to_str().expect("UTF-8 path");
+
+    for variable in ["SENSOR_NO_MODEL", "SENSOR_NO_APP_METADATA"] {
+        let output = sensor(&["replay", capture])
+            .env(variable, "flase")
+            .output()
+            .expect("sensor runs");
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{variable}: {message}");
+        assert!(message.contains("invalid value 'flase'"), "{message}");
+        assert!(message.contains("0, false, no, off or empty"), "{message}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::{Args, CommandFactory, Parser, Subcommand, builder::FalseyValueParser};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use ipnet::IpNet;
 
 use crate::{
@@ -101,7 +101,7 @@ pub struct RunArgs {
 
     /// Do not stamp the kernel receive time into each frame; packet time is
     /// then the time user space takes the batch.
-    #[arg(long, env = "SENSOR_NO_XDP_TIMESTAMP", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_NO_XDP_TIMESTAMP", value_parser = parse_switch)]
     pub no_xdp_timestamp: bool,
 
     /// Pin worker i to the i-th CPU of this list (comma-separated CPU ids).
@@ -110,7 +110,7 @@ pub struct RunArgs {
     pub cpus: Vec<usize>,
 
     /// Do not pin worker threads to CPUs.
-    #[arg(long, env = "SENSOR_NO_PIN", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_NO_PIN", value_parser = parse_switch)]
     pub no_pin: bool,
 
     /// Stop by itself after this many seconds (default: run until SIGINT or SIGTERM).
@@ -131,7 +131,7 @@ pub struct RunArgs {
     pub metrics_listen: SocketAddr,
 
     /// Do not serve metrics.
-    #[arg(long, env = "SENSOR_NO_METRICS", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_NO_METRICS", value_parser = parse_switch)]
     pub no_metrics: bool,
 }
 
@@ -143,7 +143,7 @@ pub struct ReplayArgs {
 
     /// The files hold plain traffic, not mirror frames: decode each frame
     /// from its own Ethernet (or raw IP) header, with VNI 0.
-    #[arg(long, env = "SENSOR_DECAPSULATED", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_DECAPSULATED", value_parser = parse_switch)]
     pub decapsulated: bool,
 
     #[command(flatten)]
@@ -192,10 +192,10 @@ pub struct FlowArgs {
     #[arg(long, env = "SENSOR_FLOW_CAPACITY", default_value_t = 1_000_000)]
     pub flow_capacity: usize,
 
-    /// Do not read packet payloads: no DNS, HTTP, TLS or QUIC metadata in
+    /// Do not parse packet payloads: no DNS, HTTP, TLS or QUIC metadata in
     /// flow records, and no DNS names for the model. For deployments that may
     /// not record names, URLs or user agents, or that need the CPU time.
-    #[arg(long, env = "SENSOR_NO_APP_METADATA", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_NO_APP_METADATA", value_parser = parse_switch)]
     pub no_app_metadata: bool,
 }
 
@@ -205,7 +205,7 @@ pub struct ModelArgs {
     /// Cannot be combined with --alerts-out, --alert-webhook or --model-state.
     // The conflicts are checked in `Cli::parse_checked`, not with clap's
     // `conflicts_with`, because clap counts `SENSOR_NO_MODEL=0` as the flag given.
-    #[arg(long, env = "SENSOR_NO_MODEL", value_parser = FalseyValueParser::new())]
+    #[arg(long, env = "SENSOR_NO_MODEL", value_parser = parse_switch)]
     pub no_model: bool,
 
     /// Where alerts go, as JSON lines (docs/alerts.md): a file path, or `-`
@@ -286,6 +286,19 @@ fn check_state_path(path: &std::path::Path) -> anyhow::Result<()> {
     crate::state::SnapshotStore::<crate::model::ModelState>::new(path)
         .check_writable()
         .map_err(|error| anyhow::anyhow!("invalid --model-state {}: {error}", path.display()))
+}
+
+/// Parses the value of an on/off flag's environment variable (the flag itself
+/// passes `true`). A value outside the documented ones is an error, because a typo
+/// must not turn the model or the payload parsers off silently.
+pub fn parse_switch(text: &str) -> Result<bool, String> {
+    let value = text.trim().to_ascii_lowercase();
+    match value.as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "" | "0" | "false" | "no" | "off" => Ok(false),
+        // clap puts the value and the flag in front of this message.
+        _ => Err("use 1, true, yes or on for on, and 0, false, no, off or empty for off".into()),
+    }
 }
 
 /// Parses one item of a comma-separated list, ignoring spaces around it.
@@ -418,6 +431,18 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn switch_values() {
+        for on in ["1", "true", "YES", " on "] {
+            assert_eq!(parse_switch(on), Ok(true), "{on:?}");
+        }
+        for off in ["", "0", "False", "no", "off"] {
+            assert_eq!(parse_switch(off), Ok(false), "{off:?}");
+        }
+        let error = parse_switch("flase").expect_err("a typo is rejected");
+        assert!(error.contains("0, false, no, off or empty"), "{error}");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     let flows = args.flows.config()?;
     let decoder = Decoder::new(args.decap.config(args.decapsulated));
     let analysis = if args.model.no_model {
+        // The model flags are still checked, so that a mistake shows now and not
+        // when the model is turned back on.
+        args.model.config()?;
         None
     } else {
         Some(Analysis::start(analysis_config(&args.model, None)?)?)

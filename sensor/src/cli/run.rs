@@ -81,6 +81,8 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         cpus,
     };
     if args.model.no_model {
+        // The model flags are still checked, as in replay.
+        args.model.config()?;
         return run_live(config, None, stop);
     }
     let mut analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
