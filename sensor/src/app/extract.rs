@@ -121,31 +121,8 @@ impl AppExtractor {
 
     /// Parses `packet`'s payload in `frame` when it may carry DNS, an HTTP
     /// request, a TLS ClientHello or a QUIC Initial.
-    #[inline]
     pub fn inspect(&mut self, packet: &Packet, frame: &[u8]) -> Option<AppEvent> {
         let payload = packet.payload(frame);
-        // Most packets carry nothing to parse and change no state. They return here, so
-        // the caller does not enter the large function below for them.
-        let ignored = match packet.key.protocol {
-            PROTO_UDP => payload.is_empty(),
-            PROTO_TCP => {
-                let flags = packet.tcp_flags;
-                payload.is_empty()
-                    && flags & (tcp_flags::SYN | tcp_flags::ACK) != tcp_flags::SYN
-                    && flags & (tcp_flags::RST | tcp_flags::FIN) == 0
-            }
-            _ => true,
-        };
-        if ignored {
-            return None;
-        }
-        self.inspect_payload(packet, payload)
-    }
-
-    /// Does the work of [`AppExtractor::inspect`] for packets that may give a
-    /// finding or change the parser state.
-    #[inline(never)]
-    fn inspect_payload(&mut self, packet: &Packet, payload: &[u8]) -> Option<AppEvent> {
         let key = packet.key;
         let finding = match key.protocol {
             PROTO_UDP if payload.is_empty() => None,
