@@ -56,20 +56,32 @@ fn no_model_writes_same_records_and_no_alerts() {
     );
 }
 
+/// Files that `--alerts-out` and `--model-state` point at in the conflict tests.
+const ALERTS_FILE: &str = "alerts.jsonl";
+const STATE_FILE: &str = "model.snap";
+
+/// Returns the flags that need the model, each with its variable and a value.
+fn model_flags(dir: &TempDir) -> [(&'static str, &'static str, String); 3] {
+    let path = |name: &str| dir.join(name).to_str().expect("UTF-8 path").to_string();
+    [
+        ("SENSOR_ALERTS_OUT", "--alerts-out", path(ALERTS_FILE)),
+        (
+            "SENSOR_ALERT_WEBHOOK",
+            "--alert-webhook",
+            "http://127.0.0.1:9/alerts".to_string(),
+        ),
+        ("SENSOR_MODEL_STATE", "--model-state", path(STATE_FILE)),
+    ]
+}
+
 #[test]
 fn no_model_rejects_alert_and_state_flags() {
     let dir = TempDir::new("no-model-conflicts");
     let capture = scan_capture(&dir);
     let capture = capture.to_str().expect("UTF-8 path");
-    let alerts = dir.join("alerts.jsonl");
-    let state = dir.join("model.snap");
 
-    for (flag, value) in [
-        ("--alerts-out", alerts.to_str().expect("UTF-8 path")),
-        ("--alert-webhook", "http://127.0.0.1:9/alerts"),
-        ("--model-state", state.to_str().expect("UTF-8 path")),
-    ] {
-        let output = sensor(&["replay", capture, "--no-model", flag, value])
+    for (_, flag, value) in model_flags(&dir) {
+        let output = sensor(&["replay", capture, "--no-model", flag, &value])
             .output()
             .expect("sensor runs");
         let message = stderr(&output);
@@ -77,8 +89,8 @@ fn no_model_rejects_alert_and_state_flags() {
         assert!(message.contains("--no-model"), "{flag}: {message}");
         assert!(message.contains(flag), "{flag}: {message}");
     }
-    assert!(!alerts.exists(), "no alert file is created");
-    assert!(!state.exists(), "no model state is written");
+    assert!(!dir.join(ALERTS_FILE).exists(), "no alert file is created");
+    assert!(!dir.join(STATE_FILE).exists(), "no model state is written");
 
     // The same holds when the switch comes from the environment.
     let output = sensor(&["replay", capture, "--alerts-out", "-"])
@@ -93,7 +105,7 @@ fn no_model_off_by_env_allows_alert_flags() {
     let dir = TempDir::new("no-model-off");
     let capture = scan_capture(&dir);
     let capture = capture.to_str().expect("UTF-8 path");
-    let alerts = dir.join("alerts.jsonl");
+    let alerts = dir.join(ALERTS_FILE);
     let alerts = alerts.to_str().expect("UTF-8 path");
 
     // docs/flags.md reads these values as off, so the model runs and alerts.
@@ -117,26 +129,8 @@ fn no_model_rejects_alert_flags_from_env() {
     let dir = TempDir::new("no-model-env-conflicts");
     let capture = scan_capture(&dir);
     let capture = capture.to_str().expect("UTF-8 path");
-    let alerts = dir.join("alerts.jsonl");
-    let state = dir.join("model.snap");
 
-    for (variable, flag, value) in [
-        (
-            "SENSOR_ALERTS_OUT",
-            "--alerts-out",
-            alerts.to_str().expect("UTF-8 path"),
-        ),
-        (
-            "SENSOR_ALERT_WEBHOOK",
-            "--alert-webhook",
-            "http://127.0.0.1:9/alerts",
-        ),
-        (
-            "SENSOR_MODEL_STATE",
-            "--model-state",
-            state.to_str().expect("UTF-8 path"),
-        ),
-    ] {
+    for (variable, flag, value) in model_flags(&dir) {
         let output = sensor(&["replay", capture, "--no-model"])
             .env(variable, value)
             .output()
@@ -146,8 +140,8 @@ fn no_model_rejects_alert_flags_from_env() {
         assert!(message.contains(flag), "{variable}: {message}");
         assert!(message.contains(variable), "{variable}: {message}");
     }
-    assert!(!alerts.exists(), "no alert file is created");
-    assert!(!state.exists(), "no model state is written");
+    assert!(!dir.join(ALERTS_FILE).exists(), "no alert file is created");
+    assert!(!dir.join(STATE_FILE).exists(), "no model state is written");
 }
 
 #[test]

@@ -11,13 +11,18 @@ use crate::{
     pipeline::{analysis::AnalysisConfig, clock::PacketClock},
 };
 
-/// Builds the analysis settings. Live runs append to `--alerts-out`, so a
-/// restart keeps earlier alerts; replays start the file afresh.
+/// Builds the analysis settings, or `None` with `--no-model`. The model flags are
+/// checked in both cases, so that a mistake shows now and not when the model is
+/// turned back on. Live runs append to `--alerts-out`, so a restart keeps earlier
+/// alerts; replays start the file afresh.
 pub fn analysis_config(
     args: &ModelArgs,
     live: Option<PacketClock>,
-) -> anyhow::Result<AnalysisConfig> {
+) -> anyhow::Result<Option<AnalysisConfig>> {
     let model = args.config()?;
+    if args.no_model {
+        return Ok(None);
+    }
     let mut sinks = AlertSinks::<Alert>::new();
 
     if let Some(path) = &args.alerts_out {
@@ -45,12 +50,12 @@ pub fn analysis_config(
         sinks.add(sink);
     }
 
-    Ok(AnalysisConfig {
+    Ok(Some(AnalysisConfig {
         model,
         sinks,
         state_path: args.model_state.clone(),
         snapshot_interval: Duration::from_secs(args.snapshot_interval_secs),
         drop_when_full: live.is_some(),
         live_clock: live,
-    })
+    }))
 }

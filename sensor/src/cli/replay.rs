@@ -23,15 +23,10 @@ pub fn run(args: ReplayArgs, stop: Arc<AtomicBool>) -> anyhow::Result<ReplaySumm
     check_ports(&args.decap)?;
     let flows = args.flows.config()?;
     let decoder = Decoder::new(args.decap.config(args.decapsulated));
-    let analysis = if args.model.no_model {
-        // The model flags are still checked, so that a mistake shows now and not
-        // when the model is turned back on.
-        args.model.config()?;
-        None
-    } else {
-        Some(Analysis::start(analysis_config(&args.model, None)?)?)
-    };
-    let (analysis, feed) = analysis.unzip();
+    let (analysis, feed) = analysis_config(&args.model, None)?
+        .map(Analysis::start)
+        .transpose()?
+        .unzip();
     let writer = RecordWriter::start(&args.flows.flows_out, feed)?;
     let stats = Arc::new(stats_blocks(1));
 

@@ -80,22 +80,19 @@ pub fn run(args: RunArgs, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSummary> 
         duration: args.duration_secs.map(Duration::from_secs),
         cpus,
     };
-    if args.model.no_model {
-        // The model flags are still checked, as in replay.
-        args.model.config()?;
-        return run_live(config, None, stop);
-    }
     let mut analysis = analysis_config(&args.model, Some(PacketClock::new()))?;
     // The mirror sources' own networks hold monitored devices too (their ENIs),
     // unless the operator named the home networks explicitly.
-    if args.model.home_net.is_empty() {
+    if let Some(analysis) = &mut analysis
+        && args.model.home_net.is_empty()
+    {
         for net in &args.mirror_source {
             if !analysis.model.home_nets.contains(net) {
                 analysis.model.home_nets.push(*net);
             }
         }
     }
-    run_live(config, Some(analysis), stop)
+    run_live(config, analysis, stop)
 }
 
 /// Refuses a port configured as both VXLAN and GENEVE.

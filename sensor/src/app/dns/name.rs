@@ -237,7 +237,7 @@ impl DnsName {
         }
     }
 
-    /// Lowercases the ASCII letters of the stored labels. Length bytes (1 to 63) are no
+    /// Lowercases the ASCII letters of the stored labels. Length bytes (1 to 63) are not
     /// letters, and bytes past the name are unused, so the loop runs over whole 16-byte
     /// blocks of fixed size, which the compiler turns into vector instructions.
     fn lowercase(&mut self) {
